@@ -1,0 +1,24 @@
+# The two commands of the README. Both create .venv and install requirements.txt when needed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.hpnb-installed
+# One thread per pytest worker: two workers on two cores, no oversubscription.
+TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+.PHONY: book test clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(PY) -m hpnb.book
+
+test: $(STAMP)
+	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadfile --nbval-lax -q tests book
+
+clean:
+	rm -rf _build

@@ -1,0 +1,3 @@
+from hpnb.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,130 @@
+"""Dynamic label-to-prototype assignment (DL2PA, Saadabadi et al. 2024, §3.2.3).
+
+Prototypes stay fixed; which prototype stands for which class is re-solved during training. Each
+class keeps a momentum mean z̄_j of its normalised embeddings, and the assignment A minimises
+DL2PA Eq. 9, sum_j -z̄_j^T w_{A(j)}, a linear assignment problem solved by the Hungarian method.
+
+Departures from DL2PA's public code, following the paper instead (see the project notes): the
+momentum is α = 0.9, and every sample of a class in the batch contributes to its batch mean.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from scipy.optimize import linear_sum_assignment
+
+# Bonus given to the current assignment in the cost: it only decides exact ties (classes not yet
+# seen, symmetric prototypes), which would otherwise move at the solver's whim and be counted as
+# changes in DL2PA Fig. 4b.
+_TIE_BONUS = 1e-12
+
+
+class DynamicAssignment:
+    """Momentum class means, the class → prototype map ``perm`` and its Hungarian update.
+
+    Args:
+        num_classes: C.
+        num_prototypes: K >= C; with K > C some prototypes stay unused (rectangular assignment).
+        momentum: α in z̄ ← α z̄ + (1 − α) (batch mean of the class); DL2PA §3.2.3 uses 0.9.
+        every: solve every τ calls of :meth:`step`; ``None`` leaves solving to the caller (DL2PA's
+            main experiments solve once per epoch, τ' = 1).
+    """
+
+    def __init__(self, num_classes: int, num_prototypes: int, momentum: float = 0.9, every: int | None = None):
+        if num_classes < 1 or num_prototypes < num_classes:
+            raise ValueError(f"need 1 <= num_classes <= num_prototypes, got {num_classes}, {num_prototypes}")
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"momentum must lie in [0, 1], got {momentum}")
+        if every is not None and every < 1:
+            raise ValueError(f"every must be None or >= 1, got {every}")
+        self.num_classes = int(num_classes)
+        self.num_prototypes = int(num_prototypes)
+        self.momentum = float(momentum)
+        self.every = every
+        self.perm = torch.arange(self.num_classes)  # identity at start, as PSC's fixed assignment
+        self.means: torch.Tensor | None = None  # (C, d), created on the first update (d unknown before)
+        self.seen = torch.zeros(self.num_classes, dtype=torch.bool)
+        self.steps = 0
+
+    @torch.no_grad()
+    def update(self, z: torch.Tensor, y: torch.Tensor) -> None:
+        """Fold one batch into the class means (DL2PA Alg. 1, line 9).
+
+        ``z`` (B, d) is normalised here; ``y`` is (B,) class indices or (B, C) soft labels, whose
+        weights then make a weighted batch mean. A class's first batch initialises its mean.
+        """
+        z = F.normalize(z.detach().float(), dim=1)
+        if y.ndim == 1:
+            weights = F.one_hot(y.long(), self.num_classes).float()
+        else:
+            weights = y.detach().float()
+        weights = weights.to(z.device)
+        if self.means is None:
+            self.means = torch.zeros(self.num_classes, z.shape[1], device=z.device)
+        self.means = self.means.to(z.device)
+        self.seen = self.seen.to(z.device)
+        counts = weights.sum(dim=0)
+        present = counts > 0
+        batch_mean = (weights.T @ z) / counts.clamp_min(1e-12)[:, None]
+        blended = self.momentum * self.means + (1.0 - self.momentum) * batch_mean
+        new = torch.where(self.seen[:, None], blended, batch_mean)
+        self.means = torch.where(present[:, None], new, self.means)
+        self.seen = self.seen | present
+
+    @torch.no_grad()
+    def solve(self, W: torch.Tensor) -> float:
+        """Re-assign classes to the prototypes ``W`` (K, d) by DL2PA Eq. 9; return the changed fraction.
+
+        The cost is -(z̄_j / |z̄_j|)^T w_k (DL2PA takes all representations ℓ2-normalised); classes
+        never seen have zero cost rows and keep their prototype when it is free. The return value is
+        the fraction of classes whose prototype changed (DL2PA Fig. 4b).
+        """
+        if W.ndim != 2 or W.shape[0] != self.num_prototypes:
+            raise ValueError(f"W must be ({self.num_prototypes}, d), got shape {tuple(W.shape)}")
+        if self.means is None:
+            return 0.0  # nothing observed yet: keep the current assignment
+        means = F.normalize(self.means.double().cpu(), dim=1)
+        cost = -(means @ F.normalize(W.detach().double().cpu(), dim=1).T)
+        cost[torch.arange(self.num_classes), self.perm.cpu()] -= _TIE_BONUS
+        rows, cols = linear_sum_assignment(cost.numpy())
+        new = torch.empty(self.num_classes, dtype=torch.long)
+        new[torch.as_tensor(rows, dtype=torch.long)] = torch.as_tensor(cols, dtype=torch.long)
+        changed = float((new != self.perm.cpu()).float().mean())
+        self.perm = new.to(self.perm.device)
+        return changed
+
+    def step(self, W: torch.Tensor) -> float | None:
+        """Count one training step; solve when τ = ``every`` steps have passed since the last solve.
+
+        Returns the changed fraction when it solved, else ``None``.
+        """
+        self.steps += 1
+        if self.every is not None and self.steps % self.every == 0:
+            return self.solve(W)
+        return None
+
+    def prototypes_for(self, P: torch.Tensor) -> torch.Tensor:
+        """Row c of the result is class c's prototype: ``P[perm]`` (C, d), for the loss and prediction."""
+        return P[self.perm.to(P.device)]
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Tensors only, so ``torch.load(..., weights_only=True)`` restores it."""
+        means = self.means if self.means is not None else torch.zeros(self.num_classes, 0)
+        return {
+            "perm": self.perm.cpu().clone(),
+            "means": means.cpu().clone(),
+            "seen": self.seen.cpu().clone(),
+            "steps": torch.tensor(self.steps, dtype=torch.long),
+        }
+
+    def load_state_dict(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`state_dict` saved (counts and shapes must match this instance)."""
+        perm = state["perm"].long()
+        if perm.shape != (self.num_classes,) or int(perm.max()) >= self.num_prototypes:
+            raise ValueError(f"perm of shape {tuple(perm.shape)} does not fit {self.num_classes} classes")
+        means = state["means"].float()
+        self.perm = perm.clone()
+        self.means = means.clone() if means.shape[1] > 0 else None
+        self.seen = state["seen"].bool().clone()
+        self.steps = int(state["steps"])

@@ -1,0 +1,85 @@
+"""Build chapter 1 as the book command does, open it in headless Chromium, and check that the 3D
+figure is drawn, equations are typeset, and the page asks nothing of the network."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from hpnb import book
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHAPTER = "01_prototype_geometry"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--virtual-time-budget=20000", "--window-size=1280,2000",
+]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium); .ci/run installs it"),
+]
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    out = tmp_path_factory.mktemp("book")
+    html = book.build(out, only=[CHAPTER])
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(html)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield out, f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _chromium(out: Path, url: str, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={out / 'profile'}", *extra, url],
+        capture_output=True, text=True, timeout=180,
+    )
+
+
+def test_chapter_draws_the_sphere_typesets_math_and_stays_offline(served):
+    out, base = served
+    url = f"{base}/book/{CHAPTER}.html"
+    netlog = out / "net.json"
+    dom = _chromium(out, url, "--dump-dom", f"--log-net-log={netlog}").stdout
+
+    # plotly replaced its placeholder div with a WebGL scene, and a slider and menu were drawn.
+    assert 'class="js-plotly-plot"' in dom or "js-plotly-plot" in dom
+    assert "gl-container" in dom and "<canvas" in dom
+    assert "slider-container" in dom and "updatemenu-container" in dom
+    # MathJax (served locally) turned the TeX into rendered math.
+    assert dom.count("mjx-container") > 20
+
+    # Every request whose top frame is our page went to our local server. Chromium's own
+    # background traffic (update checks, sign-in) has no page as its top frame and is ignored.
+    events = json.loads(netlog.read_text())["events"]
+    page = [e["params"] for e in events
+            if "127.0.0.1" in str(e.get("params", {}).get("network_isolation_key", ""))
+            and "url" in e.get("params", {})]
+    urls = {p["url"] for p in page}
+    assert any("/_static/plotly.min.js" in u for u in urls), urls
+    assert any("mathjax" in u for u in urls), urls
+    foreign = sorted(u for u in urls if not u.startswith(base))
+    assert foreign == [], foreign
+
+
+def test_screenshot_of_the_chapter(served):
+    out, base = served
+    shot = out / "chapter.png"
+    _chromium(out, f"{base}/book/{CHAPTER}.html", f"--screenshot={shot}")
+    assert shot.stat().st_size > 50_000  # a blank page is a few kB

@@ -1,0 +1,121 @@
+"""The trainer: it learns, every preset runs, a killed run resumes to the same result, bad configs
+fail clearly."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from hpnb import data as hdata
+from hpnb import train
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    os.environ.setdefault("HPNB_DATA", str(tmp_path_factory.mktemp("data")))
+    return hdata.load("digits", seed=0, progress=False)
+
+
+def quick(method: str, **kw) -> train.Config:
+    base = {"dataset": "digits", "method": method, "arch": "digits-cnn", "dim": 8, "epochs": 2, "batch_size": 64}
+    return train.Config(**{**base, **kw})
+
+
+@pytest.mark.parametrize("method", sorted(train.PRESETS))
+def test_every_preset_runs_and_records_its_metrics(method, digits, tmp_path):
+    run = train.train(quick(method, epochs=1, train_limit=300), tmp_path, progress=False, data=digits)
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["config"]["method"] == method and res["config"]["objective"] == train.PRESETS[method]["objective"]
+    row = res["final"]
+    for key in ("train_loss", "test_acc", "test_sq_dissim", "test_scr", "proto_min_sep", "proto_mean_sep", "proto_std"):
+        assert key in row and row[key] == row[key], key  # present and not NaN
+    assert res["provenance"]["torch"] == torch.__version__ and res["provenance"]["git_revision"]
+    assert run.directions.shape == (10, 8)
+    if method == "dl2pa":
+        assert 0.0 <= row["assignment_changed"] <= 1.0
+
+
+@pytest.mark.parametrize("method", ["hpn", "hmpn", "dl2pa", "dpnp", "ce"])
+def test_training_learns_digits(method, digits):
+    # Chance is 10%; a few epochs on 1,437 digits must get far above it.
+    cfg = quick(method, epochs=6, dim=16)
+    acc = train.train(cfg, progress=False, data=digits).results["best"]["test_acc"]
+    assert acc >= 0.8, (method, acc)
+
+
+def test_same_seed_same_result_on_cpu(digits):
+    a = train.train(quick("hmpn", train_limit=400), progress=False, data=digits).results["history"]
+    b = train.train(quick("hmpn", train_limit=400), progress=False, data=digits).results["history"]
+    strip = lambda h: [{k: v for k, v in r.items() if k != "epoch_seconds"} for r in h]
+    assert strip(a) == strip(b)
+
+
+def test_killed_run_resumes_to_the_same_metrics(tmp_path, digits):
+    args = ["--dataset", "digits", "--method", "dl2pa", "--dim", "8", "--epochs", "5", "--batch-size", "64",
+            "--train-limit", "600", "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    full = subprocess.run([sys.executable, "-m", "hpnb", "train", *args, "--out", str(tmp_path / "full")],
+                          capture_output=True, text=True, env=env)
+    assert full.returncode == 0, full.stderr
+
+    killed_dir = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "hpnb", "train", *args, "--out", str(killed_dir)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.time() + 120
+    ckpt = killed_dir / "checkpoint.pt"
+    while time.time() < deadline and proc.poll() is None:
+        if ckpt.exists() and torch.load(ckpt, weights_only=True)["epoch"] >= 1:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (killed_dir / "results.json").exists(), "the run finished before it could be killed"
+
+    resumed = subprocess.run([sys.executable, "-m", "hpnb", "train", *args, "--out", str(killed_dir), "--resume"],
+                             capture_output=True, text=True, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    a = json.loads((tmp_path / "full" / "results.json").read_text())
+    b = json.loads((killed_dir / "results.json").read_text())
+    assert b["provenance"]["resumed_from_epoch"] >= 2
+    strip = lambda h: [{k: v for k, v in r.items() if k != "epoch_seconds"} for r in h]
+    assert strip(a["history"]) == strip(b["history"])
+
+
+def test_combinations_beyond_the_presets(digits):
+    cfg = quick("hpn", mixing=True, assignment="dynamic", prototypes="best", augment="crop-flip", train_limit=300, epochs=1)
+    res = train.train(cfg, progress=False, data=digits).results
+    assert res["config"]["mixing"] is True and "assignment_changed" in res["final"]
+
+
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"method": "magic"}, "unknown method 'magic'"),
+        ({"arch": "resnet9000"}, "unknown arch"),
+        ({"objective": "cosine_sq", "prototypes": "learned"}, "needs fixed prototypes"),
+        ({"method": "dpnp", "assignment": "dynamic"}, "dynamic assignment"),
+        ({"prototypes": "simplex", "dim": 3}, "cannot place 10 prototypes in dim 3"),
+        ({"augment": "sparkle"}, "unknown augment"),
+    ],
+)
+def test_bad_configs_raise_clear_errors(kw, match, digits):
+    with pytest.raises(train.ConfigError, match=match):
+        train.train(quick(kw.pop("method", "hpn"), **kw), progress=False, data=digits)
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    for args, needle in [
+        (["--method", "magic"], "unknown method"),
+        (["--dataset", "nope"], "nope"),
+        (["--dataset", "imagefolder:/does/not/exist"], "/does/not/exist"),
+        (["--arch", "resnet9000"], "unknown arch"),
+    ]:
+        res = subprocess.run([sys.executable, "-m", "hpnb", "train", *args, "--out", str(tmp_path / "x"), "--quiet"],
+                             capture_output=True, text=True)
+        assert res.returncode == 2, (args, res.stderr)
+        assert needle in res.stderr and "Traceback" not in res.stderr, res.stderr

@@ -299,6 +299,7 @@ def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, p
     cfg = cfg.resolved()
     device = _device(cfg.device)
     wall_start = time.perf_counter()
+    provenance = _provenance(device)
     if data is None:
         data = hdata.load(cfg.dataset, seed=cfg.seed, train_limit=cfg.train_limit, progress=progress)
     C = data.num_classes
@@ -328,7 +329,8 @@ def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, p
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
     if resume and ckpt_path and ckpt_path.exists():
-        state = torch.load(ckpt_path, map_location=device, weights_only=True)
+        # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device.
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         if state["config"] != config_json:
             raise ConfigError(f"{ckpt_path} was written by another config; use another --out or drop --resume")
         net.load_state_dict(state["model"])
@@ -406,7 +408,7 @@ def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, p
         "history": history,
         "best": best,
         "final": history[-1],
-        "provenance": {**_provenance(device), "wall_seconds": time.perf_counter() - wall_start,
+        "provenance": {**provenance, "wall_seconds": time.perf_counter() - wall_start,
                        "resumed_from_epoch": first_epoch},
     }
     if out_dir:

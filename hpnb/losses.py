@@ -16,6 +16,11 @@ Objectives and where they come from:
   :func:`renormalise_` for the per-epoch projection of the prototypes onto the radius-alpha sphere.
 - :func:`softmax_ce`, :func:`center_loss`: the linear-softmax and center-loss (Wen et al. 2016)
   baselines.
+- :func:`hpn_regression`: HPN Eq. 7, regression as the cosine to an upper-bound prototype, with
+  :func:`scale_targets` / :func:`regression_prediction`; :func:`squared_regression_baseline`, HPN
+  §3.2's squared-loss baseline on a normalised, clamped output.
+- :func:`joint_loss`: HPN §2.3, Eq. 1 + Eq. 7 in one output space; :func:`multitask_baseline_loss`,
+  HPN Table 6's task-weighted squared loss + softmax cross-entropy baseline.
 
 Reductions: ``"sum"`` adds the per-sample losses over the batch (what the HPN/HMPN reference code
 does for the squared-cosine losses), ``"mean"`` divides that by the batch size B. HMPN writes its
@@ -25,6 +30,7 @@ cross-entropies Eq. 2/4 as batch means and DPNP writes every term of Eq. 10 as a
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -43,6 +49,16 @@ __all__ = [
     "renormalise_",
     "softmax_ce",
     "center_loss",
+    "JointLoss",
+    "scale_targets",
+    "unscale_targets",
+    "hpn_regression",
+    "regression_prediction",
+    "squared_regression_baseline",
+    "regression_baseline_prediction",
+    "joint_loss",
+    "joint_prediction",
+    "multitask_baseline_loss",
 ]
 
 REDUCTIONS = ("sum", "mean")
@@ -518,3 +534,314 @@ def center_loss(
     else:
         per_sample = 0.5 * ((features - centers[y]) ** 2).sum(dim=1)
     return _reduce(per_sample, reduction)
+
+
+# --------------------------------------------------------------------------------------------
+# HPN regression (§2.2, Eq. 7), joint regression + classification (§2.3) and their baselines
+# (§3.2, Table 5; §3.3, Table 6)
+
+
+class JointLoss(NamedTuple):
+    """A two-task loss and its parts, each reduced over the batch the same way.
+
+    ``total`` is what to back-propagate; ``classification`` and ``regression`` are the unweighted
+    task losses, so runs with different task weights log comparable numbers.
+    """
+
+    total: torch.Tensor
+    classification: torch.Tensor
+    regression: torch.Tensor
+
+
+def _check_bounds(lower: float, upper: float) -> tuple[float, float]:
+    try:
+        lo, hi = float(lower), float(upper)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"regression bounds must be numbers, got {lower!r} and {upper!r}") from err
+    if not (math.isfinite(lo) and math.isfinite(hi)) or not hi > lo:
+        raise ValueError(f"regression bounds need finite lower < upper, got lower={lower}, upper={upper}")
+    return lo, hi
+
+
+def _check_values(y: torch.Tensor, batch: int | None, name: str) -> torch.Tensor:
+    """Real-valued targets or outputs of shape (B,) or (B, 1); returned as a floating (B,) tensor."""
+    if not isinstance(y, torch.Tensor):
+        raise ValueError(f"{name} must be a tensor, got {type(y).__name__}")
+    if y.dtype == torch.bool or y.is_complex():
+        raise ValueError(f"{name} must be real numbers, got dtype {y.dtype}")
+    if y.dim() == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.dim() != 1:
+        raise ValueError(f"{name} must have shape (B,) or (B, 1), got {tuple(y.shape)}")
+    if batch is not None and y.shape[0] != batch:
+        raise ValueError(f"{name} has shape {tuple(y.shape)} but the batch size is {batch}")
+    if y.shape[0] == 0:
+        raise ValueError(f"{name} is an empty batch")
+    return y if y.is_floating_point() else y.to(torch.get_default_dtype())
+
+
+def _check_axis(z: torch.Tensor, p_u: torch.Tensor) -> int:
+    if z.dim() != 2:
+        raise ValueError(f"z must have shape (B, d), got {tuple(z.shape)}")
+    if z.shape[0] == 0:
+        raise ValueError("z is an empty batch")
+    if p_u.dim() != 1 or p_u.shape[0] != z.shape[1]:
+        raise ValueError(
+            f"p_u must be one prototype of shape (d,) = ({z.shape[1]},), got {tuple(p_u.shape)}"
+        )
+    return z.shape[0]
+
+
+def _upper_cosine(z: torch.Tensor, p_u: torch.Tensor) -> torch.Tensor:
+    return F.normalize(z, dim=1) @ F.normalize(p_u.to(z.dtype), dim=0)
+
+
+def scale_targets(y: torch.Tensor, lower: float, upper: float) -> torch.Tensor:
+    """HPN Eq. 7's normalised target: ``r = 2 (y - v_l) / (v_u - v_l) - 1``, v_l -> -1, v_u -> 1.
+
+    Purely affine: values outside the bounds map outside [-1, 1] (no clamping), which a cosine can
+    never reach, so such samples keep a residual loss. HPN takes the bounds from the training set's
+    minimum and maximum, so every training target lies in [-1, 1].
+
+    Args:
+        y: real values, any shape; integer tensors (e.g. years) are converted to floating point.
+        lower, upper: the bounds v_l < v_u.
+    """
+    lo, hi = _check_bounds(lower, upper)
+    if not isinstance(y, torch.Tensor):
+        raise ValueError(f"y must be a tensor, got {type(y).__name__}")
+    y = y if y.is_floating_point() else y.to(torch.get_default_dtype())
+    return 2.0 * (y - lo) / (hi - lo) - 1.0
+
+
+def unscale_targets(r: torch.Tensor, lower: float, upper: float) -> torch.Tensor:
+    """Inverse of :func:`scale_targets`: ``y = v_l + (r + 1) (v_u - v_l) / 2``."""
+    lo, hi = _check_bounds(lower, upper)
+    if not isinstance(r, torch.Tensor):
+        raise ValueError(f"r must be a tensor, got {type(r).__name__}")
+    r = r if r.is_floating_point() else r.to(torch.get_default_dtype())
+    return lo + (r + 1.0) * ((hi - lo) / 2.0)
+
+
+def hpn_regression(
+    z: torch.Tensor,
+    p_u: torch.Tensor,
+    y: torch.Tensor,
+    lower: float,
+    upper: float,
+    reduction: str = "sum",
+) -> torch.Tensor:
+    """Hyperspherical prototype regression: HPN Eq. 7 (Mettes et al. 2019, §2.2).
+
+    ``L_r = sum_i (r_i - cos(z_i, p_u))^2`` with ``r_i = 2 (y_i - v_l) / (v_u - v_l) - 1``
+    (:func:`scale_targets`). The lower-bound prototype is p_l = -p_u, so cos(z, p_l) = -cos(z, p_u)
+    and it needs no argument of its own: the output interpolates between the two antipodal bounds,
+    and every z on the circle cos(z, p_u) = r_i is equally correct (HPN Fig. 3). Like Eq. 1 the
+    gradient is orthogonal to z_i: the loss only rotates the output towards or away from p_u.
+    The prediction is :func:`regression_prediction`.
+
+    Args:
+        z: raw outputs (B, d); normalised here.
+        p_u: the upper-bound prototype (d,); normalised here (HPN's code uses e_0).
+        y: real targets (B,) or (B, 1) in the original units (e.g. years).
+        lower, upper: the bounds v_l < v_u (HPN: the training set's minimum and maximum).
+        reduction: "sum" (default, as HPN's code) or "mean" (sum / B).
+    """
+    _check_reduction(reduction)
+    batch = _check_axis(z, p_u)
+    r = scale_targets(_check_values(y, batch, "y"), lower, upper)
+    cos = _upper_cosine(z, p_u)
+    return _reduce((r.to(cos.dtype) - cos) ** 2, reduction)
+
+
+def regression_prediction(z: torch.Tensor, p_u: torch.Tensor, lower: float, upper: float) -> torch.Tensor:
+    """HPN §2.2's prediction: ``y = v_l + (cos(z, p_u) + 1) (v_u - v_l) / 2``, shape (B,).
+
+    The inverse of the target scaling applied to the output's cosine with the upper bound, so
+    predictions always lie in [v_l, v_u].
+    """
+    _check_axis(z, p_u)
+    return unscale_targets(_upper_cosine(z, p_u), lower, upper)
+
+
+def _baseline_fraction(output: torch.Tensor, clamp: bool) -> torch.Tensor:
+    return output.clamp(0.0, 1.0) if clamp else output
+
+
+def squared_regression_baseline(
+    output: torch.Tensor,
+    y: torch.Tensor,
+    lower: float,
+    upper: float,
+    reduction: str = "sum",
+    clamp: bool = True,
+) -> torch.Tensor:
+    """The squared-loss regression baseline of HPN §3.2 / Table 5 ("MSE").
+
+    HPN §3.2: "We compare to a squared loss regression baseline, where we normalize and 0-1 clamp the
+    outputs using the upper and lower bounds for a fair comparison. We create baseline variants
+    where the output layer has more dimensions, with an additional layer to a real output".
+
+    Our reading: the network ends in one real output o_i (the S1/S2 variants put an extra linear
+    layer d -> 1 after the d-dimensional layer; that is the model's business, not the loss's). The
+    output is read in bound-normalised units, where v_l is 0 and v_u is 1, and clamped to [0, 1];
+    the target is normalised the same way, t_i = (y_i - v_l) / (v_u - v_l), and
+
+        ``L = sum_i (clamp(o_i, 0, 1) - t_i)^2``, prediction ``v_l + clamp(o_i, 0, 1) (v_u - v_l)``
+        (:func:`regression_baseline_prediction`).
+
+    So, like HPN's cosine, the baseline can only predict inside [v_l, v_u] and works on a unit-scale
+    target ("for a fair comparison"). The clamp passes no gradient outside [0, 1]: an output that
+    overshoots gets no signal back and stays there, which would give the collapsed, constant
+    predictions of Table 5 at lr 1e-2 (S2: 339.9 +- 0.0 MAE, which the paper blames on exploding
+    gradients). ``clamp=False`` is the plain MSE on the normalised target (clamp only when
+    predicting), the variant to compare if the clamped one collapses.
+
+    Args:
+        output: the baseline's real output (B,) or (B, 1), in normalised units.
+        y: real targets (B,) or (B, 1) in the original units.
+        lower, upper: the bounds v_l < v_u.
+        reduction: "sum" (default, as the module) or "mean" (sum / B; torch's MSELoss).
+        clamp: clamp the output to [0, 1] inside the loss (the paper's reading, default).
+    """
+    _check_reduction(reduction)
+    o = _check_values(output, None, "output")
+    t = _check_values(y, o.shape[0], "y")
+    lo, hi = _check_bounds(lower, upper)
+    t = ((t - lo) / (hi - lo)).to(o.dtype)
+    return _reduce((_baseline_fraction(o, clamp) - t) ** 2, reduction)
+
+
+def regression_baseline_prediction(output: torch.Tensor, lower: float, upper: float) -> torch.Tensor:
+    """Prediction of :func:`squared_regression_baseline`: ``v_l + clamp(o, 0, 1) (v_u - v_l)``, (B,)."""
+    o = _check_values(output, None, "output")
+    lo, hi = _check_bounds(lower, upper)
+    return lo + _baseline_fraction(o, True) * (hi - lo)
+
+
+def _check_weight(weight: float) -> float:
+    w = float(weight)
+    if not 0.0 <= w <= 1.0:
+        raise ValueError(f"task weight must be in [0, 1], got {weight}")
+    return w
+
+
+def _complement(z: torch.Tensor, p_u: torch.Tensor) -> torch.Tensor:
+    u = F.normalize(p_u.to(z.dtype), dim=0)
+    return z - (z @ u).unsqueeze(1) * u
+
+
+def joint_loss(
+    z: torch.Tensor,
+    P: torch.Tensor,
+    p_u: torch.Tensor,
+    y_class: torch.Tensor,
+    y_value: torch.Tensor,
+    lower: float,
+    upper: float,
+    reduction: str = "sum",
+    *,
+    complement: bool = True,
+    weight: float | None = None,
+) -> JointLoss:
+    """Joint classification and regression in one output space: HPN §2.3 (Eq. 1 + Eq. 7).
+
+    ``total = L_c + L_r``, HPN Eq. 1 over the class prototypes P plus HPN Eq. 7 over the
+    regression axis p_u, summed with no task weight ("Optimization is as simple as summing the
+    losses of Eq. 1 and 7 ... our approach requires no hyperparameters to balance the tasks").
+    P should lie in the orthogonal complement of p_u (see :func:`hpnb.prototypes.joint`).
+
+    Which cosine Eq. 1 takes: with ``complement=True`` (default) the class term compares the class
+    prototypes with z's component orthogonal to p_u, ``z - (z.u) u``. That is what HPN's reference
+    code does (its class loss is on ``output[:, 1:]`` with p_u = e_0) and what HPN Fig. 5 shows: the
+    regression value sets the height along the axis and the class the direction around it, so the
+    two tasks never compete. ``complement=False`` is the literal cosine cos(z, p_c) in the full
+    space; since p_c is orthogonal to p_u, cos(z, p_c)^2 + cos(z, p_u)^2 <= 1, so a sample at a
+    regression bound (|r| = 1) cannot also reach its class prototype and the terms pull against
+    each other. Both give the same class prediction (:func:`joint_prediction`): p_c . z = p_c . z_perp.
+
+    ``weight=w`` in [0, 1] instead returns ``w L_r + (1 - w) L_c``: HPN Table 6 reports its own
+    method at the same task weights as the multi-task baseline (weight on the regression branch,
+    as the paper's text says; HPN's code puts w on the class term).
+
+    Args:
+        z: raw outputs (B, d); normalised here.
+        P: class prototypes (C, d), unit rows orthogonal to p_u.
+        p_u: the regression upper-bound prototype (d,); p_l = -p_u.
+        y_class: class indices (B,) or soft labels (B, C).
+        y_value: real regression targets (B,) or (B, 1) in original units.
+        lower, upper: regression bounds v_l < v_u.
+        reduction: "sum" (default) or "mean", applied to both terms.
+        complement: class cosine on z's component orthogonal to p_u (default) or on z itself.
+        weight: None (default, HPN's unweighted sum) or the regression task's weight.
+
+    Returns:
+        :class:`JointLoss` (total, classification, regression), scalars, the parts unweighted.
+    """
+    _check_reduction(reduction)
+    batch = _check_axis(z, p_u)
+    _check_pair(z, P, "z", "P")
+    z_class = _complement(z, p_u) if complement else z
+    classification = cosine_sq(z_class, P, y_class, reduction=reduction)
+    regression = hpn_regression(z, p_u, _check_values(y_value, batch, "y_value"), lower, upper, reduction)
+    if weight is None:
+        total = classification + regression
+    else:
+        w = _check_weight(weight)
+        total = w * regression + (1.0 - w) * classification
+    return JointLoss(total, classification, regression)
+
+
+def joint_prediction(
+    z: torch.Tensor, P: torch.Tensor, p_u: torch.Tensor, lower: float, upper: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class and value predicted from one output: ``(argmax_c cos(z, p_c), regression_prediction)``."""
+    _check_axis(z, p_u)
+    _check_pair(z, P, "z", "P")
+    classes = (F.normalize(z, dim=1) @ F.normalize(P.to(z.dtype), dim=1).T).argmax(dim=1)
+    return classes, regression_prediction(z, p_u, lower, upper)
+
+
+def multitask_baseline_loss(
+    logits: torch.Tensor,
+    output: torch.Tensor,
+    y_class: torch.Tensor,
+    y_value: torch.Tensor,
+    lower: float,
+    upper: float,
+    weight: float,
+    reduction: str = "sum",
+    clamp: bool = True,
+) -> JointLoss:
+    """The task-weighted multi-task baseline of HPN Table 6 (§3.3, OmniArt year + art style).
+
+    HPN §3.3: "We compare to a multi-task baseline, which uses the same network and settings, but
+    with squared loss for regression and softmax cross-entropy for classification. Since this
+    baseline requires task weighting, we compare both across various relative weights between the
+    regression and classification branches. ... The weights listed in the table denote the weight
+    assigned to the regression branch, with one minus the weight for the classification branch."
+
+    So ``total = w * L_reg + (1 - w) * L_ce`` with L_reg the §3.2 squared-loss baseline
+    (:func:`squared_regression_baseline`, clamped normalised output) on a one-unit regression
+    branch and L_ce :func:`softmax_ce` on a C-unit classification branch; Table 6 uses
+    w in {0.01, 0.10, 0.25, 0.50, 0.90}.
+
+    Args:
+        logits: classification branch (B, C).
+        output: regression branch (B,) or (B, 1), in normalised units (see the §3.2 baseline).
+        y_class: class indices (B,) or soft labels (B, C).
+        y_value: real targets (B,) or (B, 1) in the original units.
+        lower, upper: regression bounds v_l < v_u.
+        weight: the regression branch's weight w in [0, 1].
+        reduction: "sum" (default) or "mean" (torch's CrossEntropyLoss/MSELoss), both terms.
+        clamp: passed to :func:`squared_regression_baseline`.
+
+    Returns:
+        :class:`JointLoss` (total, classification, regression), the parts unweighted.
+    """
+    _check_reduction(reduction)
+    w = _check_weight(weight)
+    classification = softmax_ce(logits, y_class, reduction=reduction)
+    o = _check_values(output, logits.shape[0], "output")
+    regression = squared_regression_baseline(o, y_value, lower, upper, reduction=reduction, clamp=clamp)
+    return JointLoss(w * regression + (1.0 - w) * classification, classification, regression)

@@ -103,3 +103,63 @@ def scr(z: torch.Tensor, P: torch.Tensor, y: torch.Tensor, normalize: bool = Tru
     present = counts > 0
     compactness = sums[present] / counts[present]
     return float((separation_j[present] / compactness).mean())
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapters 4 and 5: the assignment cost of DL2PA Eq. 9, and a feature-space summary (DPNP §V-D).
+
+
+def assignment_cost(means: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """DL2PA Eq. 9's cost matrix, (C, K) float64: ``cost[j, k] = -(z̄_j/|z̄_j|)ᵀ (w_k/|w_k|)``.
+
+    The same matrix :meth:`hpnb.assignment.DynamicAssignment.solve` hands to the Hungarian solver
+    (without its tie-breaking bonus), for plotting and checking.
+    """
+    return -(_unit(means) @ _unit(W).to(means.device).T).cpu()
+
+
+def brute_force_assignment(cost: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """The cheapest one-to-one assignment of the C rows of ``cost`` (C, K) to columns, by trying
+    every injective map (K!/(K−C)! of them): a check on the Hungarian method for C, K <= 8.
+
+    Returns ``(assignment, total)``: ``assignment[j]`` is row j's column.
+    """
+    import itertools
+
+    M = cost.detach().double().cpu()
+    C, K = M.shape
+    if not 1 <= C <= K <= 8:
+        raise ValueError(f"brute force needs 1 <= C <= K <= 8, got cost of shape {tuple(M.shape)}")
+    rows = torch.arange(C)
+    best, best_total = None, math.inf
+    for cols in itertools.permutations(range(K), C):
+        total = float(M[rows, torch.tensor(cols)].sum())
+        if total < best_total:
+            best, best_total = cols, total
+    return torch.tensor(best, dtype=torch.long), best_total
+
+
+def feature_space_summary(z: torch.Tensor, y: torch.Tensor, directions: torch.Tensor) -> dict[str, float]:
+    """DPNP §V-D's measures of one feature space, all from the class directions' point of view.
+
+    ``min_sep``, ``mean_sep``, ``std``: Table III (degrees, nearest other direction);
+    ``scr``: Eq. 13 on the unit sphere, ``scr_raw``: Eq. 13 on the raw vectors as printed;
+    ``intra_mean``: the mean intra-class angle ψ (Eq. 12, degrees);
+    ``nearest_acc``: accuracy of the nearest class direction by cosine.
+    """
+    return {
+        **prototype_geometry(directions),
+        "scr": scr(z, directions, y),
+        "scr_raw": scr(z, directions, y, normalize=False),
+        "intra_mean": float(intra_class_angles(z, directions, y).double().mean()),
+        "nearest_acc": nearest_prototype_accuracy(z, directions, y),
+    }
+
+
+def embedding_spread(z: torch.Tensor) -> dict[str, float]:
+    """How spread out raw embeddings (N, d) are: ``median_norm`` of |z_i| and ``mean_pair_cos``, the
+    mean cosine over all ordered pairs (self-pairs included), |mean of z_i/|z_i||². Near 1: all in
+    one narrow cone; near 0: spread over the sphere."""
+    unit = _unit(z)
+    return {"median_norm": float(z.detach().double().norm(dim=1).median()),
+            "mean_pair_cos": float((unit.mean(dim=0) ** 2).sum())}

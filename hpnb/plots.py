@@ -160,3 +160,328 @@ def markdown_table(rows: Sequence[Mapping], columns: Mapping[str, str], digits: 
     lines = ["| " + " | ".join(columns.values()) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(row.get(k)) for k in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapters 2 and 3: gradient paths and mixed prototypes on S², image mixes, learning curves.
+
+from typing import Callable  # noqa: E402  (kept with the helpers that use it)
+
+PATH_COLOURS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+
+
+def gradient_path(
+    loss: Callable[[torch.Tensor], torch.Tensor], z0: torch.Tensor, steps: int, lr: float
+) -> torch.Tensor:
+    """Plain gradient descent on a single embedding: ``z <- z - lr * dloss/dz``, ``steps`` times.
+
+    ``loss`` maps a (1, d) batch to a scalar (any objective of :mod:`hpnb.losses` with its targets
+    bound); ``z0`` is a (d,) start. Returns the iterates (steps + 1, d), ``z0`` first, unnormalised,
+    so that a loss which changes the length of ``z`` shows it.
+    """
+    if steps < 0 or not lr > 0:
+        raise ValueError(f"need steps >= 0 and lr > 0, got steps={steps}, lr={lr}")
+    z = z0.detach().clone().reshape(-1)
+    out = [z.clone()]
+    for _ in range(steps):
+        z = z.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(loss(z.unsqueeze(0)), z)
+        z = z.detach() - lr * grad
+        out.append(z)
+    return torch.stack(out)
+
+
+def trajectories_on_sphere(
+    prototypes: torch.Tensor,
+    paths: Mapping[str, torch.Tensor],
+    *,
+    target: int | None = None,
+    hover: Mapping[str, Sequence[str]] | None = None,
+    markers: bool = False,
+    title: str = "",
+) -> go.Figure:
+    """Interactive S²: the prototypes (rows of a (c, 3) tensor) and one curve per entry of ``paths``.
+
+    Every path is an (n, 3) tensor of points; each point is drawn at its direction z/|z| (on the
+    sphere) and its hover text gives the step and |z| (or ``hover[name][k]`` when given). The
+    legend toggles paths; ``target`` rings that prototype; ``markers`` draws every point, not only
+    the two ends.
+    """
+    P = prototypes.detach().cpu().double().numpy()
+    if P.ndim != 2 or P.shape[1] != 3:
+        raise ValueError(f"trajectories_on_sphere draws d = 3 only, got prototypes of shape {P.shape}")
+    fig = go.Figure([_sphere_surface()])
+    fig.add_trace(go.Scatter3d(
+        x=P[:, 0], y=P[:, 1], z=P[:, 2], mode="markers+text", name="prototypes",
+        text=[f"p{k}" for k in range(len(P))], textposition="top center",
+        marker={"size": 6, "color": "#222"}, hovertemplate="prototype %{text}<extra></extra>",
+    ))
+    if target is not None:
+        fig.add_trace(go.Scatter3d(
+            x=[P[target, 0]], y=[P[target, 1]], z=[P[target, 2]], mode="markers", name=f"target p{target}",
+            marker={"size": 12, "color": "rgba(0,0,0,0)", "line": {"color": "#000", "width": 3}},
+            hoverinfo="skip",
+        ))
+    for i, (name, path) in enumerate(paths.items()):
+        pts = path.detach().cpu().double().reshape(-1, 3).numpy()
+        norms = np.linalg.norm(pts, axis=1)
+        unit = pts / np.maximum(norms, 1e-12)[:, None]
+        texts = list(hover[name]) if hover is not None and name in hover else [
+            f"step {k}, |z| = {r:.3f}" for k, r in enumerate(norms)]
+        colour = PATH_COLOURS[i % len(PATH_COLOURS)]
+        fig.add_trace(go.Scatter3d(
+            x=unit[:, 0], y=unit[:, 1], z=unit[:, 2], mode="lines+markers" if markers else "lines",
+            name=name, legendgroup=name, text=texts, hovertemplate=f"{name}: %{{text}}<extra></extra>",
+            line={"color": colour, "width": 5}, marker={"size": 3, "color": colour},
+        ))
+        if not markers:
+            ends = unit[[0, -1]]
+            fig.add_trace(go.Scatter3d(
+                x=ends[:, 0], y=ends[:, 1], z=ends[:, 2], mode="markers", legendgroup=name, showlegend=False,
+                text=[texts[0], texts[-1]], hovertemplate=f"{name}: %{{text}}<extra></extra>",
+                marker={"size": [4, 7], "color": colour, "symbol": ["circle-open", "diamond"]},
+            ))
+    axis = {"range": [-1.15, 1.15], "showticklabels": False, "title": ""}
+    fig.update_layout(
+        title={"text": title},
+        scene={"xaxis": axis, "yaxis": axis, "zaxis": axis, "aspectmode": "cube"},
+        margin={"l": 0, "r": 0, "t": 50, "b": 0}, height=600,
+        legend={"x": 0.0, "y": 1.0, "bgcolor": "rgba(255,255,255,0.7)"},
+    )
+    return fig
+
+
+def _label_text(label: torch.Tensor, classes: Sequence[str]) -> str:
+    if label.ndim == 0:
+        return str(classes[int(label)])
+    weights, idx = label.float().topk(min(2, label.numel()))
+    parts = [f"{float(w):.2f}·{classes[int(k)]}" for w, k in zip(weights, idx) if float(w) > 0.005]
+    return "\n+ ".join(parts)  # two lines: long class names (CIFAR-10) would run into the neighbours
+
+
+def image_mix_grid(
+    rows: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
+    classes: Sequence[str],
+    max_images: int = 8,
+):
+    """A matplotlib figure with one row of images per entry of ``rows``.
+
+    ``rows[name] = (images, labels)``: uint8 or float images (N, C, H, W) with C = 1 (grey) or 3, and
+    class indices (N,) or soft labels (N, num_classes); each image is titled with its class or its
+    two largest label weights ("0.62·3 + 0.38·7"). Returns a ``matplotlib.figure.Figure`` (not
+    registered with pyplot; ``display`` it).
+    """
+    from matplotlib.figure import Figure
+
+    n = min(max_images, min(len(images) for images, _ in rows.values()))
+    fig = Figure(figsize=(1.45 * n + 1.2, 2.0 * len(rows)), layout="constrained")
+    axes = np.atleast_2d(fig.subplots(len(rows), n, squeeze=False))
+    for r, (name, (images, labels)) in enumerate(rows.items()):
+        for k in range(n):
+            ax = axes[r, k]
+            img = images[k].detach().cpu().float()
+            if not images.is_floating_point():
+                img = img / 255.0
+            img = img.clamp(0, 1).permute(1, 2, 0).numpy()
+            if img.shape[2] == 1:
+                ax.imshow(img[:, :, 0], cmap="gray_r" if images.shape[-1] <= 16 else "gray", vmin=0, vmax=1,
+                          interpolation="nearest")
+            else:
+                ax.imshow(img, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(_label_text(labels[k], classes), fontsize=8)
+            if k == 0:
+                ax.set_ylabel(name, fontsize=9)
+    return fig
+
+
+def history_curves(
+    histories: Mapping[str, Sequence[Mapping]],
+    keys: Mapping[str, str],
+    title: str = "",
+):
+    """Learning curves: one panel per ``keys`` entry ({history key: axis label}), one line per run.
+
+    ``histories[name]`` is a run's per-epoch rows (``Run.results["history"]``), each with ``epoch``.
+    Returns a ``matplotlib.figure.Figure`` (not registered with pyplot; ``display`` it).
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.2 * len(keys), 3.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(keys), squeeze=False)[0])
+    for ax, (key, label) in zip(axes, keys.items()):
+        for i, (name, rows) in enumerate(histories.items()):
+            ax.plot([row["epoch"] for row in rows], [row[key] for row in rows], label=name,
+                    color=PATH_COLOURS[i % len(PATH_COLOURS)], linewidth=1.6, marker="o", markersize=2.5)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapters 4 and 5: assignment cost matrices, feature spaces on S², angle histograms.
+
+CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
+
+def assignment_heatmap(
+    cost: torch.Tensor,
+    assignment: torch.Tensor | Sequence[int],
+    *,
+    truth: torch.Tensor | Sequence[int] | None = None,
+    row_label: str = "class j",
+    col_label: str = "prototype k",
+    title: str = "",
+):
+    """Heat map of a (C, K) assignment cost matrix; the chosen cell of each row is outlined.
+
+    ``assignment[j]`` is the column given to row j (e.g. ``DynamicAssignment.perm``); ``truth``, if
+    given, marks the cells of a reference assignment with a dot, so a recovered permutation shows as
+    dots inside the outlined cells. Returns a ``matplotlib.figure.Figure`` (``display`` it).
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    M = cost.detach().cpu().double().numpy()
+    chosen = [int(k) for k in assignment]
+    if M.ndim != 2 or len(chosen) != M.shape[0]:
+        raise ValueError(f"need a (C, K) cost and C assignments, got {M.shape} and {len(chosen)}")
+    fig = Figure(figsize=(0.55 * M.shape[1] + 2.2, 0.5 * M.shape[0] + 1.2), layout="constrained")
+    ax = fig.subplots()
+    im = ax.imshow(M, cmap="viridis_r", aspect="equal")
+    fig.colorbar(im, ax=ax, label="cost  −z̄ⱼᵀwₖ", shrink=0.85)
+    for j, k in enumerate(chosen):
+        ax.add_patch(Rectangle((k - 0.5, j - 0.5), 1, 1, fill=False, edgecolor="#d62728", linewidth=2.5))
+    if truth is not None:
+        for j, k in enumerate(truth):
+            ax.plot(int(k), j, "o", color="white", markersize=5, markeredgecolor="black")
+    ax.set_xticks(range(M.shape[1]))
+    ax.set_yticks(range(M.shape[0]))
+    ax.set_xlabel(col_label)
+    ax.set_ylabel(row_label)
+    total = float(sum(M[j, k] for j, k in enumerate(chosen)))
+    ax.set_title(title or f"assignment cost {total:.3f} (outlined: chosen)", fontsize=10)
+    return fig
+
+
+def _unit_rows(x: torch.Tensor) -> np.ndarray:
+    a = x.detach().cpu().double().numpy()
+    return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+
+
+def feature_spheres(
+    embeddings: Mapping[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    *,
+    classes: Sequence[str] | None = None,
+    max_points: int = 2000,
+    seed: int = 0,
+    title: str = "Test embeddings on S²",
+) -> go.Figure:
+    """Interactive S² of 3-d feature spaces, one per method, picked from a dropdown.
+
+    ``embeddings[method] = (z, y, directions)``: raw embeddings (N, 3), labels (N,) and class
+    directions (C, 3) (fixed prototypes, DPNP centres or softmax weights). Each z is drawn at z/|z|,
+    coloured by class; each class direction as a large diamond, same colour, labelled with its class.
+    At most ``max_points`` points are drawn, the same random subset (``seed``) for every method.
+    """
+    methods = list(embeddings)
+    if not methods:
+        raise ValueError("feature_spheres needs at least one method")
+    fig = go.Figure([_sphere_surface()])
+    groups: list[tuple[int, int]] = []
+    rng = np.random.default_rng(seed)
+    keep: np.ndarray | None = None
+    for i, method in enumerate(methods):
+        z, y, D = embeddings[method]
+        if z.shape[1] != 3 or D.shape[1] != 3:
+            raise ValueError(f"feature_spheres draws d = 3 only, got {z.shape[1]} for {method}")
+        if keep is None or len(keep) > len(z):
+            keep = np.sort(rng.permutation(len(z))[:max_points]) if len(z) > max_points else np.arange(len(z))
+        pts = _unit_rows(z)[keep]
+        labels = y.detach().cpu().long().numpy()[keep]
+        dirs = _unit_rows(D) * 1.04
+        names = list(classes) if classes is not None else [str(k) for k in range(len(dirs))]
+        colours = [CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in labels]
+        start = len(fig.data)
+        fig.add_trace(go.Scatter3d(
+            x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], mode="markers", visible=i == 0,
+            marker={"size": 2.5, "color": colours, "opacity": 0.75}, name=f"{method}: test embeddings",
+            text=[names[int(c)] for c in labels], hovertemplate="class %{text}<extra></extra>",
+        ))
+        fig.add_trace(go.Scatter3d(
+            x=dirs[:, 0], y=dirs[:, 1], z=dirs[:, 2], mode="markers+text", visible=i == 0,
+            text=names, textposition="top center", name=f"{method}: class directions",
+            marker={"size": 8, "symbol": "diamond", "color": [CLASS_COLOURS[k % len(CLASS_COLOURS)] for k in range(len(dirs))],
+                    "line": {"color": "#000", "width": 2}},
+            hovertemplate="direction of class %{text}<extra></extra>",
+        ))
+        groups.append((start, len(fig.data)))
+    n = len(fig.data)
+
+    def visible(i: int) -> list[bool]:
+        vis = [False] * n
+        vis[0] = True
+        for t in range(*groups[i]):
+            vis[t] = True
+        return vis
+
+    buttons = [{"label": m, "method": "update",
+                "args": [{"visible": visible(i)}, {"title.text": f"{title}: {m}"}]} for i, m in enumerate(methods)]
+    axis = {"range": [-1.15, 1.15], "showticklabels": False, "title": ""}
+    fig.update_layout(
+        title={"text": f"{title}: {methods[0]}"},
+        updatemenus=[{"buttons": buttons, "x": 0.97, "y": 1.0, "xanchor": "right", "yanchor": "top",
+                      "direction": "down"}],
+        scene={"xaxis": axis, "yaxis": axis, "zaxis": axis, "aspectmode": "cube"},
+        margin={"l": 0, "r": 0, "t": 60, "b": 0}, height=620, showlegend=False,
+    )
+    return fig
+
+
+def angle_histograms(
+    embeddings: Mapping[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    *,
+    bins: int = 36,
+    title: str = "",
+):
+    """DPNP Figs. 3 and 4 for several methods: a column per method, two rows of histograms.
+
+    Top: the inter-class angles φ_jk between class directions (DPNP Eq. 11, every pair once), with
+    the smallest (MinSep) marked. Bottom: the intra-class angles ψ_i of each sample to its own class
+    direction (Eq. 12), with their mean marked. ``embeddings[method] = (z, y, directions)`` as in
+    :func:`feature_spheres`, any d. Returns a ``matplotlib.figure.Figure`` (``display`` it).
+    """
+    from matplotlib.figure import Figure
+
+    from hpnb.metrics import inter_class_angles, intra_class_angles
+
+    methods = list(embeddings)
+    fig = Figure(figsize=(2.6 * len(methods) + 0.8, 5.4), layout="constrained")
+    axes = fig.subplots(2, len(methods), squeeze=False, sharex="row")
+    edges = np.linspace(0.0, 180.0, bins + 1)
+    for c, method in enumerate(methods):
+        z, y, D = embeddings[method]
+        colour = PATH_COLOURS[c % len(PATH_COLOURS)]
+        inter = inter_class_angles(D).numpy()
+        intra = intra_class_angles(z, D, y).numpy()
+        top, bottom = axes[0, c], axes[1, c]
+        top.hist(inter, bins=edges, color=colour, alpha=0.8)
+        top.axvline(inter.min(), color="#000", linestyle="--", linewidth=1)
+        top.set_title(f"{method}\nMinSep {inter.min():.1f}°", fontsize=9)
+        bottom.hist(intra, bins=edges, color=colour, alpha=0.8)
+        bottom.axvline(intra.mean(), color="#000", linestyle="--", linewidth=1)
+        bottom.set_title(f"mean ψ {intra.mean():.1f}°", fontsize=9)
+        for ax in (top, bottom):
+            ax.grid(alpha=0.3)
+        bottom.set_xlabel("angle (degrees)")
+    axes[0, 0].set_ylabel("class pairs (φ_jk)")
+    axes[1, 0].set_ylabel("test samples (ψ_i)")
+    if title:
+        fig.suptitle(title)
+    return fig

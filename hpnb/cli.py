@@ -91,9 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _user_errors() -> tuple[type[Exception], ...]:
     from hpnb.data import DataError
+    from hpnb.embeddings import EmbeddingError
     from hpnb.train import ConfigError
 
-    return (DataError, ConfigError)
+    return (DataError, ConfigError, EmbeddingError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -152,11 +152,17 @@ class Net(nn.Module):
         return self.embed(x)
 
 
-def _fixed_prototypes(cfg: Config, num_classes: int, device: torch.device) -> torch.Tensor | None:
+def _fixed_prototypes(cfg: Config, classes: list[str], device: torch.device) -> torch.Tensor | None:
     if cfg.prototypes in HEADS:
         return None
+    num_classes = len(classes)
+    extra = {}
+    if cfg.prototypes in prototypes.NEEDS_EMBEDDINGS:
+        from hpnb.embeddings import class_name_embeddings  # HPN Eq. 6: the dataset's class names
+
+        extra["embeddings"] = class_name_embeddings(classes)
     try:
-        return prototypes.place(num_classes, cfg.dim, cfg.prototypes, seed=cfg.seed).to(device)
+        return prototypes.place(num_classes, cfg.dim, cfg.prototypes, seed=cfg.seed, **extra).to(device)
     except prototypes.PrototypeError as err:
         raise ConfigError(f"cannot place {num_classes} prototypes in dim {cfg.dim}: {err}") from None
 
@@ -309,7 +315,7 @@ def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, p
     net = Net(cfg, C, data.in_channels, data.image_size[0]).to(device)
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
-    P = _fixed_prototypes(cfg, C, device)
+    P = _fixed_prototypes(cfg, data.classes, device)
     dynamic = DynamicAssignment(C, C) if cfg.assignment == "dynamic" else None
 
     recipe = RECIPES[cfg.recipe]

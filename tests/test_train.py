@@ -119,3 +119,14 @@ def test_cli_errors_are_one_line(tmp_path):
                              capture_output=True, text=True)
         assert res.returncode == 2, (args, res.stderr)
         assert needle in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+def test_privileged_prototypes_come_from_the_class_names(digits):
+    pytest.importorskip("pyarrow")
+    cfg = quick("hpn", prototypes="privileged", epochs=1, train_limit=300)
+    run = train.train(cfg, progress=False, data=digits)
+    from hpnb import prototypes
+    from hpnb.embeddings import class_name_embeddings
+
+    expected = prototypes.place(10, 8, "privileged", seed=0, embeddings=class_name_embeddings(digits.classes))
+    assert torch.allclose(run.directions, expected)

@@ -587,6 +587,9 @@ def load(
     root: Path | str | None = None,
     progress: bool = True,
     train_limit: int | None = None,
+    test_limit: int | None = None,
+    long_tail: str | None = None,
+    image_size: int | None = None,
 ) -> ImageData:
     """Load a dataset as uint8 tensors (see the module docstring for the specs).
 
@@ -604,6 +607,8 @@ def load(
     """
     if not isinstance(spec, str):
         raise DataError(f"dataset spec must be a string, got {type(spec).__name__}")
+    if test_limit is not None or long_tail is not None or image_size is not None:
+        raise DataError("test_limit, long_tail and image_size are not implemented yet")  # TODO(H1)
     root = Path(root).expanduser() if root is not None else data_dir()
     kind, _, arg = spec.partition(":")
     kind = kind.strip().lower()

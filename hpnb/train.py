@@ -92,6 +92,9 @@ class Config:
     lr: float | None = None            # overrides the recipe's learning rate
     augment: str = "none"              # "none" | "crop-flip" (pad 4) | "randaugment" (HMPN: 3 ops, magnitude 9)
     train_limit: int | None = None     # keep this many training images (stratified by seed)
+    test_limit: int | None = None      # keep this many test images (stratified by seed)
+    long_tail: str | None = None       # imbalanced training set: "exp:0.01" (DL2PA) | "linear:2-200" (HPN)
+    image_size: int | None = None      # resize images to this side (HMPN: CIFAR-100 at 64)
     alpha: float = 40.0                # DPNP prototype radius
     center_weight: float = 0.01        # weight of the centre loss beside softmax CE
     device: str = "auto"               # "auto" (CUDA if available), "cpu", "cuda", "cuda:1", ...
@@ -307,7 +310,8 @@ def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, p
     wall_start = time.perf_counter()
     provenance = _provenance(device)
     if data is None:
-        data = hdata.load(cfg.dataset, seed=cfg.seed, train_limit=cfg.train_limit, progress=progress)
+        data = hdata.load(cfg.dataset, seed=cfg.seed, train_limit=cfg.train_limit, test_limit=cfg.test_limit,
+                          long_tail=cfg.long_tail, image_size=cfg.image_size, progress=progress)
     C = data.num_classes
 
     torch.manual_seed(cfg.seed)

@@ -1,31 +1,57 @@
-"""Image datasets as uint8 tensors: scikit-learn's digits, ImageFolder layouts, CIFAR-10 as JPEG.
+"""Image datasets as uint8 tensors: scikit-learn's digits, image folders, CIFAR, Tiny ImageNet.
 
 :func:`load` turns a dataset spec into an :class:`ImageData` (uint8 images, long labels, class
 names, per-channel training mean/std and a provenance string). Specs:
 
 - ``"digits"``: scikit-learn's ``load_digits`` (1,797 8x8 grey images, values 0..16 scaled to
   0..255), split 80/20 stratified by class with ``random_state=seed``.
+- ``"rotated-digits"``: the same split, each image upsampled to 16x16 and rotated by its own angle
+  drawn uniformly from [0, 180) degrees (seeded); the angles are ``train_targets``/``test_targets``
+  (HPN's regression task) and the labels stay the digit classes, for the joint task.
 - ``"imagefolder:PATH"``: ``PATH/train/<class>/*.jpg|jpeg|png`` and ``PATH/test/<class>/...``;
   PATH may also be a ``.zip`` holding that layout, at its top or below one top folder.
 - ``"cifar10-jpeg:DIR"``: DIR holds ``cifar10-jpeg-train.zip`` and ``cifar10-jpeg-test.zip``
   (CIFAR-10 re-encoded as JPEG); both are checked against :data:`CIFAR10_JPEG_SHA256`, unpacked
   once into ``data_dir()/cifar10-jpeg/`` and read as an image folder.
+- ``"cifar10"``, ``"cifar100"``, ``"tinyimagenet"`` (each optionally ``:DIR``; DIR defaults to
+  ``data_dir()/cifar10``, ``.../cifar100``, ``.../tinyimagenet``): the official releases listed in
+  :data:`ARCHIVES`. If DIR lacks the extracted folder, the archive is downloaded into DIR (unless it
+  is already there), its md5 is checked *before* anything is extracted (a mismatch moves it aside
+  to ``<archive>.corrupt``) and it is extracted into a temporary folder that is renamed into place
+  only when complete, so a partial archive or an interrupted extraction is never read.
+  CIFAR-10/100 are the "python version" pickles, read with a restricted unpickler that can build
+  nothing but numpy arrays (:func:`read_cifar_pickle`); CIFAR-100 uses the 100 fine labels.
+  Tiny ImageNet's classes follow ``wnids.txt`` and are named by the first name ``words.txt`` gives
+  each wnid (``"goldfish"`` for ``n01443537``; a name shared by two wnids gets `` (wnid)``
+  appended), so the names serve word embeddings; its test split is the official labelled
+  ``val/`` split (``val_annotations.txt``), as the official ``test/`` has no labels.
 
-Image files are decoded once with PIL (converted to RGB) and the tensors are cached under
-``data_dir()/cache/<name>-<key>.pt``, where the key hashes the spec's resolved path and the file
-list with sizes and mtimes, so a changed file set is decoded afresh and an unchanged one never is.
+Image files are decoded once with PIL (converted to RGB, so grey and CMYK images are fine) and the
+tensors are cached under ``data_dir()/cache/<name>-<key>.pt``, where the key hashes the spec's
+resolved path and the file list with sizes and mtimes, so a changed file set is decoded afresh and
+an unchanged one never is.
+
+:func:`load`'s ``long_tail``, ``train_limit``, ``test_limit`` and ``image_size`` then reshape the
+cached data (in that order; nothing reshaped is cached): see :func:`load`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
 import hashlib
+import http.client
 import io
 import json
+import math
 import os
+import pickle
 import re
 import shutil
+import tarfile
 import tempfile
 import threading
+import urllib.request
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -37,7 +63,10 @@ import torch
 
 from hpnb.prototypes import data_dir
 
-KNOWN_SPECS = ("digits", "imagefolder:PATH", "cifar10-jpeg:DIR")
+KNOWN_SPECS = (
+    "digits", "rotated-digits", "imagefolder:PATH", "cifar10-jpeg:DIR",
+    "cifar10[:DIR]", "cifar100[:DIR]", "tinyimagenet[:DIR]",
+)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 CIFAR10_CLASSES = (
@@ -48,6 +77,39 @@ CIFAR10_JPEG_SHA256 = {
     "cifar10-jpeg-train.zip": "6e2e607f69aa1f1911bc52edd9e069776c34edc9c048b36f704ff7282ad75eac",
     "cifar10-jpeg-test.zip": "55c374eb7b05108515204903dd54a414b050da5ac2f17d1e49661db9e61fed0d",
 }
+
+
+@dataclass(frozen=True)
+class Archive:
+    """An official dataset archive: where to get it, its md5 and the top folder it extracts to."""
+
+    url: str
+    filename: str
+    md5: str
+    folder: str
+
+
+# The official releases (URLs and md5 as torchvision's CIFAR10/CIFAR100 classes give them). Tests
+# point these entries at fixture archives through file:// URLs.
+ARCHIVES: dict[str, Archive] = {
+    "cifar10": Archive(
+        "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "cifar-10-python.tar.gz",
+        "c58f30108f718f92721af3b95e74349a", "cifar-10-batches-py",
+    ),
+    "cifar100": Archive(
+        "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz", "cifar-100-python.tar.gz",
+        "eb9058c3a382ffc7106e4002c42a8d85", "cifar-100-python",
+    ),
+    "tinyimagenet": Archive(
+        "http://cs231n.stanford.edu/tiny-imagenet-200.zip", "tiny-imagenet-200.zip",
+        "90528d7ca1a48142e341f4ef8d21d0de", "tiny-imagenet-200",
+    ),
+}
+# Written into an extracted folder once its archive's md5 was checked (the provenance names it).
+_ARCHIVE_MARKER = ".hpnb-archive.json"
+# Rotated digits are upsampled to this side before rotation: an 8x8 digit rotated in place loses
+# most of its strokes to interpolation, a 16x16 one keeps them.
+ROTATED_DIGITS_SIZE = 16
 
 # Bump when the decoded layout or the cache contents change so stale caches are never returned.
 _CACHE_VERSION = 1
@@ -64,6 +126,9 @@ class ImageData:
 
     ``mean`` and ``std`` are per-channel statistics of ``train_x`` scaled to [0, 1] (population
     std over all training pixels), for :func:`normalize`. ``source`` says where the data came from.
+    ``train_targets``/``test_targets`` are per-image real regression targets (N,) float32, set
+    only by datasets that have them (``rotated-digits``: the rotation angle in degrees); the
+    labels are still class indices, so a joint regression + classification task can use both.
     """
 
     train_x: torch.Tensor
@@ -75,6 +140,8 @@ class ImageData:
     std: tuple[float, ...]
     name: str
     source: str = field(default="")
+    train_targets: torch.Tensor | None = None
+    test_targets: torch.Tensor | None = None
 
     @property
     def num_classes(self) -> int:
@@ -95,7 +162,7 @@ class ImageData:
             f"ImageData(name={self.name!r}, train={len(self.train_y)}, test={len(self.test_y)}, "
             f"classes={self.num_classes}, shape={self.in_channels}x{h}x{w}, "
             f"mean={tuple(round(m, 4) for m in self.mean)}, std={tuple(round(s, 4) for s in self.std)}, "
-            f"source={self.source!r})"
+            f"targets={self.train_targets is not None}, source={self.source!r})"
         )
 
 
@@ -132,6 +199,16 @@ def channel_stats(x: torch.Tensor, chunk: int = 4096) -> tuple[tuple[float, ...]
     return tuple(float(v) for v in mean), tuple(float(v) for v in var.sqrt())
 
 
+def _pick_per_class(labels: torch.Tensor, quota: dict[int, int], seed: int) -> torch.Tensor:
+    """Sorted indices of the first ``quota[c]`` items of class c in a permutation seeded by ``seed``."""
+    gen = torch.Generator().manual_seed(int(seed))
+    keep = []
+    for cls, q in quota.items():
+        members = torch.nonzero(labels == cls).flatten()
+        keep.append(members[torch.randperm(len(members), generator=gen)[:q]])
+    return torch.cat(keep).sort().values
+
+
 def stratified_subset(labels: torch.Tensor, limit: int, seed: int) -> torch.Tensor:
     """Sorted indices of ``limit`` items whose class counts are proportional to ``labels``'.
 
@@ -141,19 +218,62 @@ def stratified_subset(labels: torch.Tensor, limit: int, seed: int) -> torch.Tens
     """
     n = len(labels)
     if limit > n:
-        raise DataError(f"train_limit={limit} is larger than the {n} training images")
+        raise DataError(f"cannot keep {limit} of only {n} images")
     classes, counts = torch.unique(labels, return_counts=True)
     exact = counts.double() * limit / n
     quota = exact.floor().long()
     order = sorted(range(len(classes)), key=lambda i: (-(float(exact[i]) - int(quota[i])), i))
     for i in order[: limit - int(quota.sum())]:
         quota[i] += 1
-    gen = torch.Generator().manual_seed(int(seed))
-    keep = []
-    for cls, q in zip(classes.tolist(), quota.tolist()):
-        members = torch.nonzero(labels == cls).flatten()
-        keep.append(members[torch.randperm(len(members), generator=gen)[:q]])
-    return torch.cat(keep).sort().values
+    return _pick_per_class(labels, dict(zip(classes.tolist(), quota.tolist())), seed)
+
+
+_LONG_TAIL_FORMS = (
+    '"exp:F" with 0 < F <= 1 (e.g. "exp:0.01") or "linear:A-B" with integers 1 <= A <= B (e.g. "linear:2-200")'
+)
+
+
+def long_tail_counts(profile: str, available: Sequence[int]) -> list[int]:
+    """Training images per class (in class-index order) under a long-tail ``profile``.
+
+    ``available[c]`` is how many images class c has. Profiles, class 0 being the head:
+
+    - ``"exp:F"`` (DL2PA, after Cao et al.'s LDAM): class c keeps ``int(n_max * F ** (c / (C - 1)))``
+      images, where F = n_min / n_max (0.005, 0.01, 0.02 in DL2PA) and n_max is the smallest
+      class's size (the most every class can supply; CIFAR's per-class count).
+    - ``"linear:A-B"`` (HPN Table 4's 2 to 200 examples per class): counts spaced linearly from
+      B for class 0 down to A for class C-1, ``floor(B - (B - A) * c / (C - 1) + 0.5)``
+      (200, 198, ..., 2 for CIFAR-100's 100 classes).
+
+    Raises:
+        DataError: a malformed profile, or one asking a class for more images than it has, or
+            leaving a class with none.
+    """
+    kind, _, arg = profile.strip().partition(":")
+    c_max = max(len(available) - 1, 1)  # one class alone is the head
+    if kind == "exp":
+        try:
+            factor = float(arg)
+        except ValueError:
+            factor = math.nan
+        if not 0 < factor <= 1:  # also false for nan
+            raise DataError(f"long_tail {profile!r}: F must be a number in (0, 1]; use {_LONG_TAIL_FORMS}")
+        n_max = min(available)
+        counts = [int(n_max * factor ** (c / c_max)) for c in range(len(available))]
+    elif kind == "linear" and re.fullmatch(r"\d+-\d+", arg.strip()):
+        low, high = (int(v) for v in arg.strip().split("-"))
+        if not 1 <= low <= high:
+            raise DataError(f"long_tail {profile!r}: need 1 <= A <= B; use {_LONG_TAIL_FORMS}")
+        counts = [math.floor(high - (high - low) * c / c_max + 0.5) for c in range(len(available))]
+    else:
+        raise DataError(f"unknown long_tail {profile!r}; use {_LONG_TAIL_FORMS}")
+    for c, (want, have) in enumerate(zip(counts, available)):
+        if want < 1 or want > have:
+            raise DataError(
+                f"long_tail {profile!r} is impossible here: class {c} would keep {want} images but has "
+                f"{have} (the profile asks for {counts[0]} down to {counts[-1]} per class)"
+            )
+    return counts
 
 
 # --------------------------------------------------------------------------------------------
@@ -580,6 +700,396 @@ def _load_cifar10_jpeg(directory: Path, root: Path, progress: bool) -> ImageData
     return data
 
 
+# --------------------------------------------------------------------------------------------
+# Official archives: download, verify, extract
+
+
+def _download(url: str, dest: Path, progress: bool) -> None:
+    """Download ``url`` to ``dest`` through a temporary file, so a broken transfer leaves no ``dest``."""
+    from tqdm.auto import tqdm
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, desc=f"downloading {dest.name}", unit="B", unit_scale=True,
+                      disable=not progress) as bar:
+                while block := response.read(1 << 20):
+                    out.write(block)
+                    bar.update(len(block))
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600
+        os.replace(tmp, dest)
+    except (OSError, ValueError, http.client.HTTPException) as e:  # URLError is an OSError
+        Path(tmp).unlink(missing_ok=True)
+        raise DataError(
+            f"cannot download {url} to {dest}: {type(e).__name__}: {e}; fetch it another way and put it "
+            f"at {dest}"
+        ) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _reject_archive(path: Path, why: str) -> DataError:
+    """Move a bad archive aside to ``<name>.corrupt``, so that no later load uses it."""
+    aside = path.with_name(path.name + ".corrupt")
+    os.replace(path, aside)
+    return DataError(f"{why}; moved it to {aside} and extracted nothing (the next load downloads it again)")
+
+
+def _verify_md5(path: Path, expected: str) -> None:
+    with open(path, "rb") as f:
+        got = hashlib.file_digest(f, "md5").hexdigest()
+    if got != expected:
+        raise _reject_archive(
+            path, f"checksum mismatch for {path}: md5 {got}, expected {expected} (corrupt, partly "
+                  f"downloaded or a different release)"
+        )
+
+
+def _extract(archive: Path, entry: Archive, progress: bool) -> Path:
+    """Extract ``entry.folder`` from the (verified) ``archive`` beside it; return that folder.
+
+    The archive is unpacked into a temporary folder whose ``entry.folder`` is renamed into place
+    only when complete, so an interrupted extraction never looks like a finished one.
+    """
+    from tqdm.auto import tqdm
+
+    target = archive.parent / entry.folder
+    tmp = Path(tempfile.mkdtemp(dir=archive.parent, prefix=f".{entry.folder}-extract-"))
+    try:
+        try:
+            if archive.name.lower().endswith(".zip"):
+                with zipfile.ZipFile(archive) as zf:
+                    for info in tqdm(zf.infolist(), desc=f"extracting {archive.name}", unit="file",
+                                     disable=not progress):
+                        zf.extract(info, tmp)  # zipfile drops absolute paths and ".." parts
+            else:
+                with tarfile.open(archive) as tf:
+                    tf.extractall(tmp, filter="data")  # refuses paths and links leaving tmp
+        except (tarfile.TarError, zipfile.BadZipFile, gzip.BadGzipFile, zlib.error, EOFError) as e:
+            raise _reject_archive(archive, f"{archive} is corrupt or incomplete ({type(e).__name__}: {e})") from None
+        extracted = tmp / entry.folder
+        if not extracted.is_dir():
+            raise _reject_archive(
+                archive, f"{archive} has no top folder {entry.folder}/, so it is not the official archive"
+            )
+        marker = {"archive": archive.name, "url": entry.url, "md5": entry.md5}
+        (extracted / _ARCHIVE_MARKER).write_text(json.dumps(marker, sort_keys=True))
+        try:
+            os.rename(extracted, target)
+        except OSError:
+            if not target.is_dir():  # else another process finished the same extraction first
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _official_folder(kind: str, directory: Path, progress: bool) -> Path:
+    """``ARCHIVES[kind]``'s extracted folder in ``directory``; downloaded, checked and extracted if absent."""
+    entry = ARCHIVES[kind]
+    folder = directory / entry.folder
+    if folder.is_dir():
+        return folder
+    archive = directory / entry.filename
+    if not archive.is_file():
+        _download(entry.url, archive, progress)
+    _verify_md5(archive, entry.md5)
+    return _extract(archive, entry, progress)
+
+
+def _provenance(folder: Path) -> str:
+    """Where an official folder came from, as its extraction marker records it."""
+    try:
+        info = json.loads((folder / _ARCHIVE_MARKER).read_text())
+        return f"{folder}, extracted from {info['archive']} ({info['url']}) after its md5 {info['md5']} matched"
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{folder} (extracted outside hpnb: its archive's md5 was not checked)"
+
+
+# --------------------------------------------------------------------------------------------
+# CIFAR-10/100, python version
+
+
+# The only globals the official pickles name (Python 2 cPickle, numpy of 2009): numpy's array
+# reconstruction, written under numpy.core then and numpy._core since numpy 2. Lists, dicts, str
+# and int are pickle opcodes, not globals, so no builtins are needed.
+_RECONSTRUCT = np.empty(0).__reduce__()[0]  # numpy's own, wherever this numpy keeps it
+_CIFAR_PICKLE_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that can build numpy arrays and plain containers but call nothing else."""
+
+    def find_class(self, module: str, name: str) -> object:
+        try:
+            return _CIFAR_PICKLE_GLOBALS[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refused to load the global {module}.{name}: CIFAR files need only numpy arrays"
+            ) from None
+
+
+def read_cifar_pickle(path: Path) -> dict:
+    """Read one CIFAR "python version" file (a pickled dict) without running code from it.
+
+    The official files are Python 2 pickles whose keys and names are byte strings; they are read
+    as latin-1 (as numpy needs for the array bytes, and as torchvision does), so the keys come
+    back as ``str`` (``"data"``, ``"labels"``). Any global other than numpy's array and dtype
+    (e.g. ``os.system``) is refused with a :class:`DataError`.
+    """
+    if not path.is_file():
+        raise DataError(f"CIFAR file not found: {path}")
+    try:
+        with open(path, "rb") as f:
+            obj = _CifarUnpickler(f, encoding="latin1").load()
+    except Exception as e:  # a damaged pickle can raise nearly anything; none of it is usable
+        raise DataError(
+            f"cannot read {path} (corrupt, or not CIFAR's python version): {type(e).__name__}: {e}"
+        ) from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{path} holds a {type(obj).__name__}, not the dict of a CIFAR file")
+    return obj
+
+
+@dataclass(frozen=True)
+class _CifarLayout:
+    title: str
+    train: tuple[str, ...]
+    test: tuple[str, ...]
+    meta: str
+    labels_key: str
+    names_key: str
+    num_classes: int
+
+
+_CIFAR_LAYOUTS = {
+    "cifar10": _CifarLayout(
+        "CIFAR-10", tuple(f"data_batch_{i}" for i in range(1, 6)), ("test_batch",), "batches.meta",
+        "labels", "label_names", 10,
+    ),
+    "cifar100": _CifarLayout("CIFAR-100", ("train",), ("test",), "meta", "fine_labels", "fine_label_names", 100),
+}
+
+
+def _cifar_split(folder: Path, files: Sequence[str], layout: _CifarLayout) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, 3, 32, 32) and labels (N,) of the given batch files, concatenated in order."""
+    xs, ys = [], []
+    for name in files:
+        path = folder / name
+        batch = read_cifar_pickle(path)
+        data, labels = batch.get("data"), np.asarray(batch.get(layout.labels_key, []))
+        if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == 3072):
+            raise DataError(f"{path}: 'data' is not a uint8 array of shape (N, 3072)")
+        if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) != len(data):
+            raise DataError(
+                f"{path}: '{layout.labels_key}' must hold one integer label for each of its {len(data)} images"
+            )
+        if len(labels) and not 0 <= labels.min() <= labels.max() < layout.num_classes:
+            raise DataError(f"{path}: labels outside 0..{layout.num_classes - 1}")
+        # Each row is 1024 red, 1024 green, 1024 blue values, each plane a 32x32 row-major image.
+        xs.append(torch.from_numpy(data.reshape(-1, 3, 32, 32)))
+        ys.append(torch.from_numpy(labels.astype(np.int64)))
+    return torch.cat(xs), torch.cat(ys)
+
+
+def _load_cifar(kind: str, directory: Path, root: Path, progress: bool) -> ImageData:
+    layout = _CIFAR_LAYOUTS[kind]
+    folder = _official_folder(kind, directory, progress)
+    files = [*layout.train, *layout.test, layout.meta]
+    fingerprint = []
+    for name in files:
+        path = folder / name
+        if not path.is_file():
+            raise DataError(
+                f"{kind}: {path} is missing; {folder} must hold {', '.join(files)} (delete the folder to "
+                f"extract the archive again)"
+            )
+        st = path.stat()
+        fingerprint.append((name, st.st_size, st.st_mtime_ns))
+    key = {"version": _CACHE_VERSION, "kind": kind, "path": str(folder), "files": fingerprint}
+    cache = _cache_path(root, kind, key)
+    cached = _load_cache(cache, key)
+    if cached is not None:
+        return cached
+
+    names = read_cifar_pickle(folder / layout.meta).get(layout.names_key)
+    if not (isinstance(names, list) and len(names) == layout.num_classes and all(isinstance(n, str) for n in names)):
+        raise DataError(f"{folder / layout.meta}: '{layout.names_key}' must list {layout.num_classes} class names")
+    train_x, train_y = _cifar_split(folder, layout.train, layout)
+    test_x, test_y = _cifar_split(folder, layout.test, layout)
+    mean, std = channel_stats(train_x)
+    text = f"{layout.title} python version: {_provenance(folder)}"
+    data = ImageData(train_x, train_y, test_x, test_y, names, mean, std, kind, text)
+    _save_cache(cache, key, data)
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# Tiny ImageNet
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as e:
+        raise DataError(f"Tiny ImageNet: cannot read {path}: {e}") from None
+
+
+def _tinyimagenet_source(folder: Path) -> _Source:
+    """The official tree: wnids.txt, words.txt, train/<wnid>/images/*.JPEG, val/images + val_annotations.txt."""
+    fingerprint: list = []
+
+    def listed(path: Path) -> str:
+        try:
+            st = path.stat()
+        except OSError:
+            raise DataError(
+                f"Tiny ImageNet: {path} not found (is {folder} the official tiny-imagenet-200 tree?)"
+            ) from None
+        rel = path.relative_to(folder).as_posix()
+        fingerprint.append((rel, st.st_size, st.st_mtime_ns))
+        return rel
+
+    annotations = folder / "val" / "val_annotations.txt"
+    for path in (folder / "wnids.txt", folder / "words.txt", annotations):
+        listed(path)
+    wnids = [line.strip() for line in _read_lines(folder / "wnids.txt") if line.strip()]
+    if not wnids or len(set(wnids)) != len(wnids):
+        raise DataError(f"{folder / 'wnids.txt'} must list distinct wnids, one a line")
+    words = dict(line.split("\t", 1) for line in _read_lines(folder / "words.txt") if "\t" in line)
+    unnamed = [w for w in wnids if w not in words]
+    if unnamed:
+        raise DataError(f"{folder / 'words.txt'} has no names for the wnids {unnamed[:5]}")
+    first = [words[w].split(",")[0].strip() or w for w in wnids]
+    classes = [n if first.count(n) == 1 else f"{n} ({w})" for n, w in zip(first, wnids)]
+    index = {w: i for i, w in enumerate(wnids)}
+
+    train = []
+    for wnid in wnids:
+        images = folder / "train" / wnid / "images"
+        names = sorted(e.name for e in os.scandir(images) if _is_image(e.name)) if images.is_dir() else []
+        if not names:
+            raise DataError(f"Tiny ImageNet: {images} holds no .JPEG images (every wnid in wnids.txt needs some)")
+        train += [_Item(listed(images / n), index[wnid]) for n in names]
+    test = []
+    for number, line in enumerate(_read_lines(annotations), 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2 or fields[1].strip() not in index:
+            raise DataError(
+                f"{annotations}:{number}: expected '<file>\\t<wnid>\\t<box>' with a wnid from wnids.txt, got {line!r}"
+            )
+        test.append(_Item(listed(folder / "val" / "images" / fields[0].strip()), index[fields[1].strip()]))
+    if not test:
+        raise DataError(f"{annotations} lists no images")
+    return _Source(
+        name="tinyimagenet",
+        classes=classes,
+        splits={"train": train, "test": test},
+        read=lambda rel: (folder / rel).read_bytes(),
+        where=lambda rel: str(folder / rel),
+        fingerprint=fingerprint,
+    )
+
+
+def _load_tinyimagenet(directory: Path, root: Path, progress: bool) -> ImageData:
+    folder = _official_folder("tinyimagenet", directory, progress)
+    source = _tinyimagenet_source(folder)
+    key = {"version": _CACHE_VERSION, "kind": "tinyimagenet", "path": str(folder), "files": source.fingerprint}
+    cache = _cache_path(root, "tinyimagenet", key)
+    cached = _load_cache(cache, key)
+    if cached is not None:
+        return cached
+    text = f"Tiny ImageNet (test = the official val split): {_provenance(folder)}"
+    data = _decode_source(source, "tinyimagenet", text, progress)
+    _save_cache(cache, key, data)
+    return data
+
+
+# --------------------------------------------------------------------------------------------
+# Rotated digits (HPN's regression task)
+
+
+def _load_rotated_digits(seed: int) -> ImageData:
+    from torchvision.transforms.v2 import InterpolationMode
+    from torchvision.transforms.v2 import functional as TF
+
+    digits = _load_digits(seed)
+    gen = torch.Generator().manual_seed(int(seed))
+
+    def rotated(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        angles = torch.rand(len(x), generator=gen) * 180.0  # float32 rand < 1, so every angle < 180
+        big = resize_images(x, ROTATED_DIGITS_SIZE)
+        out = torch.stack([
+            TF.rotate(img, float(a), interpolation=InterpolationMode.BILINEAR) for img, a in zip(big, angles)
+        ])
+        return out, angles
+
+    train_x, train_t = rotated(digits.train_x)
+    test_x, test_t = rotated(digits.test_x)
+    mean, std = channel_stats(train_x)
+    return dataclasses.replace(
+        digits, train_x=train_x, test_x=test_x, train_targets=train_t, test_targets=test_t, mean=mean, std=std,
+        name="rotated-digits",
+        source=(
+            f"{digits.source}; upsampled to {ROTATED_DIGITS_SIZE}x{ROTATED_DIGITS_SIZE} (bilinear, antialiased) "
+            f"and rotated counter-clockwise by angles uniform in [0, 180) degrees (seed {seed}; bilinear, "
+            f"corners filled with 0); targets are the angles in degrees"
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Reshaping a loaded dataset
+
+
+def resize_images(x: torch.Tensor, size: int, chunk: int = 2048) -> torch.Tensor:
+    """uint8 images (N, C, H, W) resized to (N, C, size, size): bilinear, antialiased, still uint8."""
+    from torchvision.transforms.v2 import functional as TF
+
+    # Chunks bound the float intermediates torchvision may allocate for a large set.
+    return torch.cat([TF.resize(x[i : i + chunk], [size, size], antialias=True) for i in range(0, len(x), chunk)])
+
+
+def _subset(data: ImageData, split: str, keep: torch.Tensor, note: str) -> ImageData:
+    """``data`` with only the ``keep`` images, labels and targets of ``split``; ``note`` joins ``source``."""
+    targets = getattr(data, f"{split}_targets")
+    return dataclasses.replace(
+        data,
+        **{
+            f"{split}_x": getattr(data, f"{split}_x")[keep],
+            f"{split}_y": getattr(data, f"{split}_y")[keep],
+            f"{split}_targets": None if targets is None else targets[keep],
+        },
+        source=f"{data.source}; {note}",
+    )
+
+
+def _positive_int(name: str, value: object) -> int:
+    """``value`` as an int >= 1 (an integral float is fine), else a DataError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value != int(value) or value < 1:
+        raise DataError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _limit(name: str, value: object, available: int, what: str) -> int:
+    """``value`` as a count of images from 1 to ``available``, else a DataError naming ``name``."""
+    count = _positive_int(name, value)
+    if count > available:
+        raise DataError(f"{name}={value} is larger than the {available} {what} images")
+    return count
+
+
 def load(
     spec: str,
     *,
@@ -593,46 +1103,87 @@ def load(
 ) -> ImageData:
     """Load a dataset as uint8 tensors (see the module docstring for the specs).
 
+    The loaded (cached) dataset is then reshaped in this order, each step on the previous one's
+    result; ``mean``/``std`` are always those of the final training images:
+
+    1. ``long_tail`` shapes the full training set (see :func:`long_tail_counts`);
+    2. ``train_limit`` takes a class-stratified sample of that, so the long tail's proportions
+       are kept (each class to within one image) and ``train_limit`` is the training set's size;
+    3. ``test_limit`` takes a class-stratified sample of the test set;
+    4. ``image_size`` resizes both splits.
+
     Args:
-        spec: ``"digits"``, ``"imagefolder:PATH"`` (a folder or a ``.zip``) or ``"cifar10-jpeg:DIR"``.
-        seed: the digits train/test split and the ``train_limit`` selection.
-        root: data folder for the decoded cache and unpacked archives (default :func:`data_dir`).
-        progress: show tqdm bars while unpacking and decoding.
+        spec: ``"digits"``, ``"rotated-digits"``, ``"imagefolder:PATH"`` (a folder or a ``.zip``),
+            ``"cifar10-jpeg:DIR"``, ``"cifar10[:DIR]"``, ``"cifar100[:DIR]"`` or ``"tinyimagenet[:DIR]"``.
+        seed: the digits train/test split, the rotation angles and every selection below.
+        root: data folder for the decoded cache, unpacked archives and the official datasets'
+            default DIR (default :func:`data_dir`).
+        progress: show tqdm bars while downloading, unpacking and decoding.
         train_limit: keep only this many training images, a class-stratified selection fixed by
-            ``seed`` (see :func:`stratified_subset`); ``mean``/``std`` are then those of the kept
-            images. The test set is never cut.
+            ``seed`` (see :func:`stratified_subset`).
+        test_limit: keep only this many test images, chosen the same way.
+        long_tail: ``"exp:F"`` (DL2PA: class c keeps ``int(n_max * F ** (c / (C - 1)))`` images) or
+            ``"linear:A-B"`` (HPN: B images for class 0 down to A for the last), images chosen by
+            ``seed``; the test set is untouched.
+        image_size: resize both splits to ``image_size`` x ``image_size`` (bilinear, antialiased),
+            e.g. 64 for HMPN's upscaled CIFAR-100. Resized copies are not cached.
 
     Raises:
-        DataError: unknown spec, missing path, bad layout or checksum, corrupt zip or image.
+        DataError: unknown spec, missing path, failed download, bad layout or checksum, corrupt
+            archive, pickle or image, bad or impossible ``train_limit``/``test_limit``/``long_tail``/``image_size``.
     """
     if not isinstance(spec, str):
         raise DataError(f"dataset spec must be a string, got {type(spec).__name__}")
-    if test_limit is not None or long_tail is not None or image_size is not None:
-        raise DataError("test_limit, long_tail and image_size are not implemented yet")  # TODO(H1)
+    if long_tail is not None and not isinstance(long_tail, str):
+        raise DataError(f"long_tail must be a string like 'exp:0.01' or 'linear:2-200', got {long_tail!r}")
     root = Path(root).expanduser() if root is not None else data_dir()
     kind, _, arg = spec.partition(":")
     kind = kind.strip().lower()
     if kind == "digits" and not arg:
         data = _load_digits(seed)
+    elif kind == "rotated-digits" and not arg:
+        data = _load_rotated_digits(seed)
     elif kind in ("imagefolder", "cifar10-jpeg"):
         if not arg.strip():
             raise DataError(f"dataset spec {spec!r} needs a path after the colon, e.g. {kind}:/path/to/data")
         loader = _load_imagefolder if kind == "imagefolder" else _load_cifar10_jpeg
         data = loader(Path(arg.strip()), root, progress)
+    elif kind in ARCHIVES:
+        directory = (Path(arg.strip()).expanduser() if arg.strip() else root / kind).resolve()
+        if kind == "tinyimagenet":
+            data = _load_tinyimagenet(directory, root, progress)
+        else:
+            data = _load_cifar(kind, directory, root, progress)
     else:
         raise DataError(f"unknown dataset spec {spec!r}; known: {', '.join(KNOWN_SPECS)}")
 
+    loaded_train = data.train_x
+    if long_tail is not None:
+        counts = long_tail_counts(long_tail, data.train_y.bincount(minlength=data.num_classes).tolist())
+        keep = _pick_per_class(data.train_y, dict(enumerate(counts)), seed)
+        data = _subset(data, "train", keep, (
+            f"long-tailed training set {long_tail.strip()!r} (seed {seed}): {counts[0]} down to {counts[-1]} "
+            f"images per class, {sum(counts)} in all"
+        ))
     if train_limit is not None:
-        if int(train_limit) != train_limit or train_limit < 1:
-            raise DataError(f"train_limit must be a positive integer, got {train_limit!r}")
-        if train_limit < len(data.train_y):
-            keep = stratified_subset(data.train_y, int(train_limit), seed)
-            train_x = data.train_x[keep]
-            mean, std = channel_stats(train_x)
-            data = ImageData(
-                train_x, data.train_y[keep], data.test_x, data.test_y, data.classes, mean, std, data.name,
-                f"{data.source}; training images cut to a class-stratified {train_limit} (seed {seed})",
+        limit = _limit("train_limit", train_limit, len(data.train_y), "training")
+        if limit < len(data.train_y):
+            keep = stratified_subset(data.train_y, limit, seed)
+            data = _subset(data, "train", keep, f"training images cut to a class-stratified {limit} (seed {seed})")
+    if test_limit is not None:
+        limit = _limit("test_limit", test_limit, len(data.test_y), "test")
+        if limit < len(data.test_y):
+            keep = stratified_subset(data.test_y, limit, seed)
+            data = _subset(data, "test", keep, f"test images cut to a class-stratified {limit} (seed {seed})")
+    if image_size is not None:
+        size = _positive_int("image_size", image_size)
+        if data.image_size != (size, size) or data.test_x.shape[2:] != (size, size):
+            h, w = data.image_size
+            data = dataclasses.replace(
+                data, train_x=resize_images(data.train_x, size), test_x=resize_images(data.test_x, size),
+                source=f"{data.source}; resized from {h}x{w} to {size}x{size} (bilinear, antialiased)",
             )
-        elif train_limit > len(data.train_y):
-            raise DataError(f"train_limit={train_limit} is larger than the {len(data.train_y)} training images")
+    if data.train_x is not loaded_train:
+        mean, std = channel_stats(data.train_x)
+        data = dataclasses.replace(data, mean=mean, std=std)
     return data

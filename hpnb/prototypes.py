@@ -33,10 +33,10 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-METHODS = ("best", "hpn", "riesz", "gaussian", "simplex", "onehot", "random", "privileged")
+METHODS = ("best", "hpn", "riesz", "gaussian", "simplex", "onehot", "random", "privileged", "embedding")
 ITERATIVE = ("best", "hpn", "riesz", "gaussian", "privileged")
 # Methods that need class-name embeddings (``place(..., embeddings=E)``).
-NEEDS_EMBEDDINGS = ("privileged",)
+NEEDS_EMBEDDINGS = ("privileged", "embedding")
 
 # Default step counts. HPN's paper trains its prototypes for 1000 epochs; the other solvers were
 # given the count at which their max cosine stops improving on chapter 1's cases (measured there).
@@ -394,7 +394,8 @@ def place(
             result; ``True`` means ``data/prototypes/``, ``None``/``False`` disables the cache.
         embeddings: (num_classes, e) class-name embeddings, row c for class c; required by
             ``privileged`` (HPN's privileged information, e.g. from
-            :func:`hpnb.embeddings.class_name_embeddings`) and refused by every other method. A
+            :func:`hpnb.embeddings.class_name_embeddings`) and ``embedding`` (HPN Table 1's baseline,
+            :func:`word_embedding_prototypes`), refused by every other method. A
             hash of them is part of the cache key.
 
     Returns:
@@ -414,6 +415,8 @@ def place(
         )
     if method == "simplex":
         return simplex(c, d)
+    if method == "embedding":  # HPN Table 1's baseline: the class-name embeddings themselves
+        return word_embedding_prototypes(embeddings, d)
     if method == "onehot":
         return torch.eye(c, d)
     if method == "random":

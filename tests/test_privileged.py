@@ -205,3 +205,12 @@ def test_privileged_prototypes_keep_more_of_the_glove_rank_order_than_best(dim):
     # ... while staying separated (Eq. 5 is still in the loss): far better than random points.
     random_max = pr.separation(pr.place(10, dim, "random"))["max_cos"]
     assert pr.separation(privileged)["max_cos"] < min(0.6, random_max)
+
+
+def test_embedding_placement_is_the_word_embedding_baseline():
+    E = torch.randn(6, 12, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    P = pr.place(6, 4, "embedding", embeddings=E)
+    assert torch.allclose(P, pr.word_embedding_prototypes(E, 4))
+    assert torch.allclose(P.norm(dim=1), torch.ones(6))
+    with pytest.raises(pr.PrototypeError, match="embeddings"):
+        pr.place(6, 4, "embedding")

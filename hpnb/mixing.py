@@ -1,4 +1,4 @@
-"""Batch mixing and augmentation as HMPN trains with them (Lukashov 2026, §4).
+"""Batch mixing as HMPN trains with it (Lukashov 2026, §4); its RandAugment is in :mod:`hpnb.augment`.
 
 HMPN §4: "For each batch, a random decision is made whether to apply one or the other [CutMix or
 MixUp] (with equal probabilities). All other parameters correspond to the current Pytorch defaults",
@@ -16,18 +16,11 @@ import math
 
 import torch
 import torch.nn.functional as F
-from torchvision.transforms import v2
 
 MODES = ("cutmix", "mixup")
 
 
-def rand_augment(num_ops: int = 3, magnitude: int = 9, num_magnitude_bins: int = 31) -> v2.RandAugment:
-    """RandAugment with HMPN's settings (HMPN §4: "For RandAugment, the number of operations is set
-    to 3, the magnitude is set to 9, and the number of magnitude bins is set to 31")."""
-    return v2.RandAugment(num_ops=num_ops, magnitude=magnitude, num_magnitude_bins=num_magnitude_bins)
-
-
-def _draw_device(generator: torch.Generator | None) -> torch.device:
+def draw_device(generator: torch.Generator | None) -> torch.device:
     # Random draws must happen on the generator's own device; the images may live elsewhere.
     return generator.device if generator is not None else torch.device("cpu")
 
@@ -40,7 +33,7 @@ def _beta(alpha: float, generator: torch.Generator | None) -> float:
     if alpha <= 0:
         raise ValueError(f"alpha must be > 0, got {alpha}")
     g = torch._standard_gamma(
-        torch.full((2,), float(alpha), dtype=torch.float64, device=_draw_device(generator)), generator=generator
+        torch.full((2,), float(alpha), dtype=torch.float64, device=draw_device(generator)), generator=generator
     )
     return float(g[0] / (g[0] + g[1]))
 
@@ -79,7 +72,7 @@ def cutmix(
     _check(images, labels)
     H, W = images.shape[-2:]
     lam = _beta(alpha, generator)
-    dev = _draw_device(generator)
+    dev = draw_device(generator)
     r_x = int(torch.randint(W, (1,), generator=generator, device=dev))
     r_y = int(torch.randint(H, (1,), generator=generator, device=dev))
     # Box side sqrt(1 - lam) of the image, centred at (r_x, r_y), clipped at the border.
@@ -142,7 +135,7 @@ def mix_batch(
     """
     if mode is None:
         # One uniform draw, like RandomChoice's equal-probability pick among the two transforms.
-        u = float(torch.rand((), generator=generator, device=_draw_device(generator)))
+        u = float(torch.rand((), generator=generator, device=draw_device(generator)))
         mode = MODES[0] if u < 0.5 else MODES[1]
     if mode == "cutmix":
         return cutmix(images, labels, num_classes, generator, alpha)

@@ -12,6 +12,13 @@ Any combination that makes sense is allowed (e.g. ``hpn`` + dynamic assignment +
 optimiser and schedule is a ``recipe``. A run writes ``checkpoint.pt`` every epoch (atomically) and
 ``results.json`` (config, history, best and final metrics, provenance); ``resume=True`` continues a
 killed run to the same result.
+
+The data stay on the training device as uint8 and batches are drawn by index, with every augmentation
+applied per batch on that device (:mod:`hpnb.augment`, :mod:`hpnb.mixing`); on CUDA the step runs in
+bf16 autocast with channels_last, and ``compile=True`` compiles the embedding net. Under ``torchrun``
+(``WORLD_SIZE`` > 1) each rank trains on its contiguous slice of the same global batch, with the loss
+scaled, BatchNorm and the class means synchronised so that the run follows the one-process run of
+that global batch.
 """
 
 from __future__ import annotations
@@ -22,19 +29,24 @@ import os
 import platform
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
+import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 
+from hpnb import augment as haugment
 from hpnb import data as hdata
 from hpnb import losses, metrics, mixing, models, prototypes
 from hpnb.assignment import DynamicAssignment
 
 OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "center", "dpp", "dpnp")
+SUMMED_OBJECTIVES = ("cosine_sq",)  # summed over the batch by _objective; the others are batch means
 HEADS = ("learned", "linear")  # prototype kinds that are trained, beside the fixed placements
 AUGMENTS = ("none", "crop-flip", "randaugment")
 
@@ -98,6 +110,7 @@ class Config:
     alpha: float = 40.0                # DPNP prototype radius
     center_weight: float = 0.01        # weight of the centre loss beside softmax CE
     device: str = "auto"               # "auto" (CUDA if available), "cpu", "cuda", "cuda:1", ...
+    compile: bool = False              # torch.compile the embedding net (checkpoints stay loadable without)
 
     def resolved(self) -> "Config":
         """A copy with every ``None`` switch filled from the preset, validated."""
@@ -122,6 +135,7 @@ class Config:
             (self.augment in AUGMENTS, f"unknown augment {self.augment!r}; choose one of {', '.join(AUGMENTS)}"),
             (self.dim >= 1, f"dim must be >= 1, got {self.dim}"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),
+            (isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -202,17 +216,136 @@ def _class_directions(cfg: Config, net: Net, P: torch.Tensor | None) -> torch.Te
     return net.classifier.weight.detach()
 
 
-def _crop_flip(x: torch.Tensor, gen: torch.Generator, pad: int = 4) -> torch.Tensor:
-    """Random crop with zero padding and horizontal flip, per image, on x's device."""
-    B, _, H, W = x.shape
-    shifts = torch.randint(0, 2 * pad + 1, (2, B), generator=gen).to(x.device)
-    flip = (torch.rand(B, generator=gen) < 0.5).to(x.device)
-    padded = F.pad(x, (pad, pad, pad, pad))
-    rows = (shifts[0][:, None] + torch.arange(H, device=x.device))[:, :, None]
-    cols = (shifts[1][:, None] + torch.arange(W, device=x.device))[:, None, :]
-    cols = torch.where(flip[:, None, None], cols.flip(2), cols)
-    batch = torch.arange(B, device=x.device)[:, None, None]
-    return padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over ranks whose backward also sums: each rank gets the gradient of the total loss."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        x = x.clone()
+        dist.all_reduce(x)
+        return x
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+class _GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """BatchNorm that normalises with the statistics of the global batch across DDP ranks.
+
+    ``nn.SyncBatchNorm`` does this for GPU tensors only (torch 2.14 raises on CPU tensors), so runs
+    with gloo could not be checked against one process. This one all-reduces per-channel sums and
+    sums of squares (in float64, so E[x^2] - E[x]^2 does not cancel) through an autograd-aware sum,
+    on any device; evaluation and single-process training are plain BatchNorm. Its parameters and
+    buffers are BatchNorm's, so state dicts load either way.
+    """
+
+    def _check_input_dim(self, input: torch.Tensor) -> None:
+        if input.dim() < 2:
+            raise ValueError(f"expected at least 2D input, got {input.dim()}D")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(x)
+        self._check_input_dim(x)
+        dims = [0, *range(2, x.dim())]
+        xf = x.float()
+        count = torch.tensor([x.numel() / x.shape[1]], dtype=torch.float64, device=x.device)
+        local = torch.cat([xf.sum(dims, dtype=torch.float64), (xf * xf).sum(dims, dtype=torch.float64), count])
+        total = _AllReduceSum.apply(local)
+        C, n = x.shape[1], total[-1]
+        mean = total[:C] / n
+        var = total[C:2 * C] / n - mean * mean
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                factor = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
+                self.running_mean.lerp_(mean.float(), factor)
+                self.running_var.lerp_((var * n / (n - 1)).float(), factor)  # unbiased, as F.batch_norm
+        scale = torch.rsqrt(var + self.eps).float()
+        shift = -mean.float() * scale
+        if self.affine:
+            scale, shift = scale * self.weight, shift * self.weight + self.bias
+        shape = (1, C) + (1,) * (x.dim() - 2)
+        return (xf * scale.view(shape) + shift.view(shape)).to(x.dtype)
+
+
+def _global_batchnorm(module: nn.Module) -> None:
+    """Swap every BatchNorm under ``module`` for a :class:`_GlobalBatchNorm` with the same state."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.modules.batchnorm._BatchNorm):
+            synced = _GlobalBatchNorm(child.num_features, child.eps, child.momentum, child.affine,
+                                      child.track_running_stats)
+            synced.load_state_dict(child.state_dict())
+            setattr(module, name, synced)
+        else:
+            _global_batchnorm(child)
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """This process's place among the ``torchrun`` workers; one process is rank 0 of 1."""
+
+    rank: int = 0
+    world: int = 1
+
+    def sizes(self, n: int) -> list[int]:
+        """How many of ``n`` rows each rank holds: contiguous slices, the first ones one longer."""
+        return [n // self.world + (r < n % self.world) for r in range(self.world)]
+
+    def share(self, n: int) -> tuple[int, int]:
+        """This rank's slice [lo, hi) of ``n`` rows."""
+        sizes = self.sizes(n)
+        lo = sum(sizes[:self.rank])
+        return lo, lo + sizes[self.rank]
+
+    def gather(self, t: torch.Tensor, n: int) -> torch.Tensor:
+        """The ``n`` rows whose slices the ranks hold, in order (``t`` is this rank's slice)."""
+        if self.world == 1:
+            return t
+        sizes = self.sizes(n)
+        # all_gather wants equal shapes: pad to the longest slice and cut back.
+        padded = t.new_zeros((sizes[0], *t.shape[1:]))
+        padded[:len(t)] = t
+        parts = [torch.empty_like(padded) for _ in sizes]
+        dist.all_gather(parts, padded)
+        return torch.cat([part[:size] for part, size in zip(parts, sizes)])
+
+    def sum(self, t: torch.Tensor) -> torch.Tensor:
+        """The sum of ``t`` over ranks."""
+        if self.world == 1:
+            return t
+        t = t.clone()
+        dist.all_reduce(t)
+        return t
+
+
+@contextmanager
+def _distributed(device_name: str) -> Iterator[tuple[Ranks, torch.device]]:
+    """The ranks and this rank's device; under ``torchrun`` (``WORLD_SIZE`` > 1) the process group,
+    created here unless the caller made one, and destroyed on the way out."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = _device(device_name)
+    if world == 1:
+        yield Ranks(), device
+        return
+    if device.type == "cuda":
+        if device.index is not None:
+            raise ConfigError(f"under torchrun each rank uses cuda:LOCAL_RANK; use device 'auto' or 'cuda', "
+                              f"not {device_name!r}")
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    owned = not dist.is_initialized()
+    if owned:
+        cuda = device.type == "cuda"
+        dist.init_process_group("nccl" if cuda else "gloo", device_id=device if cuda else None)
+    try:
+        yield Ranks(dist.get_rank(), dist.get_world_size()), device
+    finally:
+        if owned:
+            dist.destroy_process_group()
 
 
 def _provenance(device: torch.device) -> dict[str, Any]:
@@ -256,16 +389,20 @@ def _device(name: str) -> torch.device:
 
 @torch.no_grad()
 def evaluate(cfg: Config, net: Net, x: torch.Tensor, y: torch.Tensor, mean, std,
-             P: torch.Tensor | None, batch_size: int = 512) -> dict[str, float]:
-    """Accuracy, summed squared dissimilarity, SCR and class-direction geometry on (x, y)."""
+             P: torch.Tensor | None, batch_size: int = 512, *, ranks: Ranks = Ranks()) -> dict[str, float]:
+    """Accuracy, summed squared dissimilarity, SCR and class-direction geometry on (x, y).
+
+    Under DDP each rank embeds its slice of ``x`` and all ranks get the same metrics of the whole.
+    """
     net.eval()
     device = next(net.parameters()).device
-    zs = []
-    for start in range(0, len(x), batch_size):
-        xb = hdata.normalize(x[start:start + batch_size].to(device), mean, std)
+    lo, hi = ranks.share(len(x))
+    zs = [torch.empty(0, cfg.dim, device=device)]  # a rank with an empty slice still joins the gather
+    for start in range(lo, hi, batch_size):
+        xb = hdata.normalize(x[start:min(start + batch_size, hi)].to(device), mean, std)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             zs.append(net(xb).float())
-    z = torch.cat(zs)
+    z = ranks.gather(torch.cat(zs), len(x))
     y = y.to(device)
     pred = _scores(cfg, net, z, P).argmax(dim=1)
     directions = _class_directions(cfg, net, P)
@@ -302,21 +439,35 @@ def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, p
     """Train ``cfg``; write checkpoint.pt and results.json under ``out`` (if given).
 
     ``data`` may be passed in to share one loaded dataset between runs (it must be ``cfg.dataset``).
+    Under ``torchrun`` every rank returns the same results; only rank 0 writes files and shows progress.
     """
+    cfg = cfg.resolved()
+    with _distributed(cfg.device) as (ranks, device):
+        return _train(cfg, ranks, device, Path(out) if out is not None else None, resume,
+                      progress and ranks.rank == 0, data)
+
+
+def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None, resume: bool, progress: bool,
+           data: hdata.ImageData | None) -> Run:
     from tqdm.auto import tqdm
 
-    cfg = cfg.resolved()
-    device = _device(cfg.device)
     wall_start = time.perf_counter()
-    provenance = _provenance(device)
+    provenance = {**_provenance(device), "world_size": ranks.world}
     if data is None:
         data = hdata.load(cfg.dataset, seed=cfg.seed, train_limit=cfg.train_limit, test_limit=cfg.test_limit,
                           long_tail=cfg.long_tail, image_size=cfg.image_size, progress=progress)
     C = data.num_classes
+    n_train = len(data.train_y)
+    if min(cfg.batch_size, n_train % cfg.batch_size or cfg.batch_size) < ranks.world:
+        raise ConfigError(f"every batch needs at least one image per rank: batch_size {cfg.batch_size} over "
+                          f"{n_train} images leaves a batch smaller than the {ranks.world} ranks")
 
     torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)  # batch order, crops, mixing: restored on resume
-    net = Net(cfg, C, data.in_channels, data.image_size[0]).to(device)
+    gen = torch.Generator().manual_seed(cfg.seed)  # batch order, augmentation, mixing: restored on resume
+    net = Net(cfg, C, data.in_channels, data.image_size[0])
+    if ranks.world > 1:
+        _global_batchnorm(net)  # statistics of the global batch, as one process would compute them
+    net = net.to(device)
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
     P = _fixed_prototypes(cfg, data.classes, device)
@@ -329,14 +480,14 @@ def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, p
         opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=recipe["weight_decay"])
     milestones = sorted({max(1, round(f * cfg.epochs)) for f in recipe["milestones"]})
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
-    augment = mixing.rand_augment() if cfg.augment == "randaugment" else None
+    randaugment = haugment.RandAugment(3, 9, 31) if cfg.augment == "randaugment" else None  # HMPN §4
+    crop_flip = haugment.CropFlip(pad=4) if cfg.augment == "crop-flip" else None
 
     history: list[dict[str, Any]] = []
     first_epoch = 0
-    out_dir = Path(out) if out is not None else None
     ckpt_path = out_dir / "checkpoint.pt" if out_dir else None
     config_json = json.dumps(dataclasses.asdict(cfg), sort_keys=True)
-    if out_dir:
+    if out_dir and ranks.rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
     if resume and ckpt_path and ckpt_path.exists():
         # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device.
@@ -353,6 +504,16 @@ def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, p
         history = json.loads(state["history"])
         first_epoch = state["epoch"] + 1
 
+    # What runs the forward pass; ``net`` stays the plain module that is evaluated and saved, so its
+    # state dict keys are the same with or without DDP and compile.
+    model: nn.Module = net
+    if ranks.world > 1:
+        # _GlobalBatchNorm keeps the buffers equal on every rank: no need to broadcast them each step.
+        model = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None,
+                                        forward_sync_buffers=False)
+    if cfg.compile:
+        model = torch.compile(model)
+
     x_train = data.train_x.to(device)
     y_train = data.train_y.to(device)
     bar = tqdm(range(first_epoch, cfg.epochs), initial=first_epoch, total=cfg.epochs,
@@ -367,41 +528,55 @@ def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, p
         total, seen = torch.zeros((), device=device), 0
         for start in range(0, len(order), cfg.batch_size):
             idx = order[start:start + cfg.batch_size]
-            xb, yb = x_train[idx], y_train[idx]
-            if augment is not None:
-                xb = torch.stack([augment(img) for img in xb])
+            size = len(idx)
+            # Every rank draws for the whole global batch, so all ranks stay on one random stream.
+            ra_draws = randaugment.draw(size, gen) if randaugment is not None else None
+            cf_draws = crop_flip.draw(size, gen) if crop_flip is not None else None
+            lo, hi = ranks.share(size)
+            # Mixing pairs each image with its predecessor in the global batch (a roll by one): the
+            # slice carries that predecessor along until the mix is done.
+            pos = torch.arange(lo - 1 if cfg.mixing else lo, hi) % size
+            local = idx[pos.to(device)]
+            xb, yb = x_train[local], y_train[local]
+            if randaugment is not None:
+                xb = randaugment.apply(xb, ra_draws[:, pos])
             xb = hdata.normalize(xb, data.mean, data.std)
-            if cfg.augment == "crop-flip":
-                xb = _crop_flip(xb, gen)
+            if crop_flip is not None:
+                xb = crop_flip.apply(xb, cf_draws[:, pos])
             target: torch.Tensor = yb
             if cfg.mixing:
                 xb, target = mixing.mix_batch(xb, yb, C, generator=gen)
+                xb, target = xb[1:], target[1:]
             if device.type == "cuda":
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                z = net(xb)
+                z = model(xb)
             z = z.float()
             P_eff = dynamic.prototypes_for(P) if dynamic is not None else P
             loss = _objective(cfg, net, z, P_eff, target)
+            # This rank's part of the global batch's loss. DDP averages gradients over the ranks, so
+            # backpropagating world x part gives the one-process gradient of the global batch.
+            part = loss if cfg.objective in SUMMED_OBJECTIVES else loss * (len(target) / size)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            (part * ranks.world).backward()
             opt.step()
             if dynamic is not None:
-                dynamic.update(z, target)
-            total += loss.detach() * len(idx)  # stays on the device: no sync per step
-            seen += len(idx)
+                # Every rank folds in the whole global batch, so all solve the same assignment.
+                dynamic.update(ranks.gather(z.detach(), size), ranks.gather(target, size))
+            total += part.detach() * size  # stays on the device: no sync per step
+            seen += size
         sched.step()
         train_seconds = time.perf_counter() - epoch_start
-        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(total) / seen, "lr": opt.param_groups[0]["lr"],
-                               "train_images_per_s": seen / train_seconds}
+        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(ranks.sum(total)) / seen,
+                               "lr": opt.param_groups[0]["lr"], "train_images_per_s": seen / train_seconds}
         if dynamic is not None:
             row["assignment_changed"] = dynamic.solve(P)  # DL2PA: once per epoch (tau' = 1)
         P_eff = dynamic.prototypes_for(P) if dynamic is not None else P
-        row.update(evaluate(cfg, net, data.test_x, data.test_y, data.mean, data.std, P_eff))
+        row.update(evaluate(cfg, net, data.test_x, data.test_y, data.mean, data.std, P_eff, ranks=ranks))
         row["epoch_seconds"] = time.perf_counter() - epoch_start
         history.append(row)
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row['test_acc']:.3f}")
-        if ckpt_path:
+        if ckpt_path and ranks.rank == 0:
             _save_atomic({
                 "epoch": epoch, "config": config_json, "history": json.dumps(history),
                 "model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
@@ -421,7 +596,7 @@ def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, p
         "provenance": {**provenance, "wall_seconds": time.perf_counter() - wall_start,
                        "resumed_from_epoch": first_epoch},
     }
-    if out_dir:
+    if out_dir and ranks.rank == 0:
         tmp = out_dir / "results.json.tmp"
         tmp.write_text(json.dumps(results, indent=2) + "\n")
         os.replace(tmp, out_dir / "results.json")

@@ -1,8 +1,7 @@
 import pytest
 import torch
-from torchvision.transforms import v2
 
-from hpnb.mixing import cutmix, mix_batch, mixup, rand_augment
+from hpnb.mixing import cutmix, mix_batch, mixup
 
 
 def _batch(n=6, c=3, h=16, w=20, dtype=torch.float32, seed=0):
@@ -107,11 +106,3 @@ def test_alpha_changes_lambda_distribution():
     assert extreme(lams_small) > 0.6
     assert 0.1 < extreme(lams_one) < 0.3
     assert abs(lams_one.mean().item() - 0.5) < 0.06
-
-
-def test_rand_augment_settings():
-    ra = rand_augment()
-    assert isinstance(ra, v2.RandAugment)
-    assert (ra.num_ops, ra.magnitude, ra.num_magnitude_bins) == (3, 9, 31)
-    img = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
-    assert ra(img).shape == img.shape

@@ -57,6 +57,26 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reproduce(args: argparse.Namespace) -> int:
+    from hpnb import reproduce
+
+    overrides = {"device": args.device} if args.device else {}
+    jobs = reproduce.plan(args.table, args.profile, args.seeds, datasets=reproduce.parse_data(args.data),
+                          overrides=overrides, out_root=args.out_root, results_dir=args.results_dir, only=args.only)
+    if args.list:
+        print(json.dumps([{"row": j.index, "label": j.row.label, "seed": j.seed, "status": j.status(),
+                           "run": str(j.run_dir), "dataset": j.config.dataset} for j in jobs], indent=2))
+        return 0
+    summary = reproduce.reproduce(jobs, threads=args.threads, export_results=not args.no_export,
+                                  progress=not args.quiet)
+    table = jobs[0].table if jobs else None
+    left_out = [{"row": i, "label": r.label, "not_runnable": reproduce.not_runnable(r)}
+                for i, r in enumerate(table.rows if table else ()) if reproduce.not_runnable(r)]
+    print(json.dumps({"table": args.table, "profile": args.profile, "runs": summary,
+                      **({"not_runnable": left_out} if left_out else {})}, indent=2))
+    return 1 if any(s["status"] in ("failed", "stale") for s in summary) else 0
+
+
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One flag per field of :class:`hpnb.train.Config`, typed from its annotation."""
     from hpnb import train
@@ -86,6 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
+
+    r = sub.add_parser("reproduce", help="run a paper table's rows with book/08_experiment.ipynb; export results")
+    r.add_argument("table", help="a key of hpnb.experiments.TABLES, e.g. hmpn-cifar10")
+    r.add_argument("--profile", default="quick", help="a key of hpnb.experiments.PROFILES: quick (CPU minutes) or paper")
+    r.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per row (default 1)")
+    r.add_argument("--data", action="append", metavar="NAME=SPEC",
+                   help="where an abstract dataset comes from, e.g. cifar10=cifar10-jpeg:/abs/dir (repeatable)")
+    r.add_argument("--device", default=None, help="override the rows' device (auto, cpu, cuda, ...)")
+    r.add_argument("--threads", type=int, default=0, help="torch CPU threads in each run (0: torch's default)")
+    r.add_argument("--only", type=int, nargs="+", metavar="ROW", help="run only these row indices")
+    r.add_argument("--out-root", default=None, help="run folders go under OUT_ROOT/TABLE/PROFILE/ (default data/runs)")
+    r.add_argument("--results-dir", default=None, help="exported results (default data/results, committed)")
+    r.add_argument("--no-export", action="store_true", help="do not copy finished results to --results-dir")
+    r.add_argument("--list", action="store_true", help="print the planned runs and their status; run nothing")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=_reproduce)
     return parser
 
 

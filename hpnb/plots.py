@@ -485,3 +485,110 @@ def angle_histograms(
     if title:
         fig.suptitle(title)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 9: training curves of reproduced tables, mean over seeds.
+
+def seed_curves(
+    panels: Mapping[str, Mapping[str, Sequence[Sequence[Mapping]]]],
+    keys: Mapping[str, str],
+    title: str = "",
+):
+    """HMPN Figs. 1–6 style: one row of panels per entry of ``panels``, one column per ``keys`` entry.
+
+    ``panels[row_title][line_name]`` is a list of runs' histories (one per seed, each a list of
+    per-epoch rows with ``epoch``); each line is the mean over the seeds, with a band from the
+    smallest to the largest seed where there are several. A line keeps its colour in every panel;
+    keys whose values span more than two decades (losses of different objectives) get a log axis.
+    Returns a ``matplotlib.figure.Figure`` (``display`` it).
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    if not panels:
+        raise ValueError("seed_curves needs at least one panel")
+    names = list(dict.fromkeys(name for lines in panels.values() for name in lines))
+    colour = {name: PATH_COLOURS[i % len(PATH_COLOURS)] for i, name in enumerate(names)}
+    fig = Figure(figsize=(5.0 * len(keys), 3.3 * len(panels) + 0.4), layout="constrained")
+    axes = fig.subplots(len(panels), len(keys), squeeze=False)
+    for r, (panel, lines) in enumerate(panels.items()):
+        for c, (key, label) in enumerate(keys.items()):
+            ax = axes[r, c]
+            positive = []
+            for name, runs in lines.items():
+                epochs = sorted({row["epoch"] for run in runs for row in run if key in row})
+                if not epochs:
+                    continue
+                per_epoch = [[row[key] for run in runs for row in run if row["epoch"] == e and key in row] for e in epochs]
+                mean = np.array([np.mean(v) for v in per_epoch])
+                ax.plot(epochs, mean, color=colour[name], linewidth=1.6, marker="o", markersize=2.5,
+                        label=f"{name} (n = {len(runs)})" if len(runs) > 1 else name)
+                if len(runs) > 1:
+                    ax.fill_between(epochs, [min(v) for v in per_epoch], [max(v) for v in per_epoch],
+                                    color=colour[name], alpha=0.2, linewidth=0)
+                positive += [float(x) for x in mean if x > 0]
+            if positive and max(positive) / min(positive) > 100:
+                ax.set_yscale("log")
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set_ylabel(label)
+            ax.set_title(panel, fontsize=9)
+            ax.grid(alpha=0.3)
+        axes[r, 0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 7: class similarity structure (privileged information).
+
+def similarity_heatmaps(
+    panels: Mapping[str, torch.Tensor],
+    labels: Sequence[str],
+    *,
+    ncols: int | None = None,
+    shared_scale: bool = False,
+    title: str = "",
+):
+    """Heat maps of pairwise cosine similarities between classes, one panel per entry of ``panels``.
+
+    ``panels[name]`` is a (c, k) tensor of class vectors (class-name embeddings, prototypes, class
+    means; any k, rows normalised here) drawn as its (c, c) cosine matrix, ``labels`` naming the rows
+    and columns. The diagonal (always 1) is left blank. Each panel's colours span its own off-diagonal
+    range unless ``shared_scale`` (then [-1, 1] for all), since a ranking loss only sees the order of
+    the cosines, not their values; every panel has its colour bar. Panels fill ``ncols`` columns
+    (default: all in one row). Returns a ``matplotlib.figure.Figure`` (``display`` it).
+    """
+    from matplotlib.figure import Figure
+
+    if not panels:
+        raise ValueError("similarity_heatmaps needs at least one panel")
+    n = len(panels)
+    ncols = n if ncols is None else max(1, min(int(ncols), n))
+    nrows = math.ceil(n / ncols)
+    fig = Figure(figsize=(3.6 * ncols + 0.4, 3.2 * nrows + (0.4 if title else 0.0)), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax, (name, X) in zip(axes.flat, panels.items()):
+        U = _unit_rows(X)
+        if len(U) != len(labels):
+            raise ValueError(f"panel {name!r} has {len(U)} rows for {len(labels)} labels")
+        cos = U @ U.T
+        off = ~np.eye(len(U), dtype=bool)
+        lo, hi = (-1.0, 1.0) if shared_scale else (float(cos[off].min()), float(cos[off].max()))
+        if hi <= lo:
+            lo, hi = lo - 1e-6, hi + 1e-6  # all pairs tie (simplex): one colour
+        shown = np.where(off, cos, np.nan)
+        im = ax.imshow(shown, cmap="viridis", vmin=lo, vmax=hi, aspect="equal", interpolation="nearest")
+        fig.colorbar(im, ax=ax, shrink=0.8, label="cosine")
+        ax.set_xticks(range(len(labels)))
+        ax.set_yticks(range(len(labels)))
+        ax.set_xticklabels(labels, rotation=90, fontsize=7)
+        ax.set_yticklabels(labels, fontsize=7)
+        ax.set_title(name, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return fig

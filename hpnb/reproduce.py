@@ -1,0 +1,606 @@
+"""Reproduce a paper table: run ``book/08_experiment.ipynb`` once per row and seed, collect results.
+
+``python -m hpnb reproduce TABLE --profile quick|paper [--seeds N]`` plans one run per row of
+:data:`hpnb.experiments.TABLES` ``[TABLE]`` and seed, executes the experiment notebook with papermill
+for each (the row's :func:`~hpnb.experiments.row_config` as parameters) and exports a small copy of
+every finished results.json. Layouts:
+
+- runs, under ``--out-root`` (default ``data_dir()/runs``)::
+
+      <table>/<profile>/<row-slug>/seed<k>/experiment.ipynb   the executed notebook
+                                           results.json       hpnb.train's results (+ "experiment")
+                                           checkpoint.pt      per epoch; a killed run resumes from it
+
+- exported results, under ``--results-dir`` (default ``data/results`` in the repository, committed)::
+
+      <table>/<profile>/<row-slug>-seed<k>.json
+
+  each with ``experiment`` (table, paper, source, row index and label, the paper's numbers, profile,
+  seed), ``config``, ``data`` (name, source, train/test sizes, classes), ``history`` (every epoch),
+  ``best``, ``final`` and ``provenance`` (git revision, versions, device and its name, threads, wall
+  time); floats are rounded to 6 significant digits and each history epoch takes one line.
+
+A run whose results.json exists (with the same config, the device aside) is skipped; one with only a
+checkpoint resumes. :func:`load_records` and the ``*_rows`` helpers are what ``book/09_results.ipynb``
+renders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from hpnb import experiments
+from hpnb.prototypes import data_dir
+from hpnb.train import Config, ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENT_NOTEBOOK = ROOT / "book" / "08_experiment.ipynb"
+RESULTS_DIR = ROOT / "data" / "results"   # committed: small JSON per finished run
+
+# Size of the evaluation split the papers' summed metrics are over (the standard test / validation
+# split of each abstract dataset), to put them per image next to ours.
+PAPER_TEST_IMAGES: dict[str, int] = {"cifar10": 10_000, "cifar100": 10_000, "tinyimagenet": 10_000}
+
+_SPEC_KINDS = ("digits", "imagefolder", "cifar10-jpeg")
+
+
+def default_out_root() -> Path:
+    return data_dir() / "runs"
+
+
+def slug(text: str, limit: int = 60) -> str:
+    """``"MCE, mixed prototypes (Eq. 4)"`` -> ``"mce-mixed-prototypes-eq-4"``."""
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s[:limit].rstrip("-") or "row"
+
+
+def parse_data(items: Sequence[str] | None) -> dict[str, str]:
+    """``["cifar10=cifar10-jpeg:/dir"]`` -> ``{"cifar10": "cifar10-jpeg:/abs/dir"}`` (paths made absolute)."""
+    out: dict[str, str] = {}
+    for item in items or ():
+        name, sep, spec = item.partition("=")
+        name, spec = name.strip(), spec.strip()
+        if not sep or not name or not spec:
+            raise ConfigError(f"--data expects NAME=SPEC (e.g. cifar10=cifar10-jpeg:/path/to/dir), got {item!r}")
+        kind, colon, arg = spec.partition(":")
+        if kind not in _SPEC_KINDS:
+            raise ConfigError(f"--data {name}: unknown dataset kind {kind!r} in {spec!r}; "
+                              f"known: digits, imagefolder:PATH, cifar10-jpeg:DIR")
+        if kind != "digits":
+            if not colon or not arg.strip():
+                raise ConfigError(f"--data {name}: {kind} needs a path, e.g. {kind}:/path/to/data")
+            path = Path(arg.strip()).expanduser().resolve()   # absolute: the kernel's cwd is book/
+            if not path.exists():
+                raise ConfigError(f"--data {name}: path not found: {path}")
+            spec = f"{kind}:{path}"
+        out[name] = spec
+    return out
+
+
+@dataclass
+class Job:
+    """One run: a row of a table under a profile with a seed, and where its files go."""
+
+    table: experiments.Table
+    index: int                 # row index in the table
+    row: experiments.Row
+    profile: str
+    seed: int
+    config: Config             # row_config(...), unresolved (None switches come from the method preset)
+    slug: str
+    run_dir: Path
+    export_path: Path
+
+    @property
+    def results_path(self) -> Path:
+        return self.run_dir / "results.json"
+
+    @property
+    def notebook_path(self) -> Path:
+        return self.run_dir / "experiment.ipynb"
+
+    def experiment(self) -> dict[str, Any]:
+        """The ``experiment`` block: what this run reproduces (kept with its results)."""
+        return {
+            "table": self.table.key, "paper": self.table.paper, "source": self.table.source,
+            "title": self.table.title, "metrics": list(self.table.metrics), "note": self.table.note,
+            "kind": _kind(self.table), "paper_seeds": getattr(self.table, "seeds", 1),
+            "row": self.index, "label": self.row.label, "row_note": getattr(self.row, "note", ""),
+            "row_dataset": self.row.config.get("dataset"),
+            "paper_values": dict(self.row.paper), "paper_config": dict(self.row.config),
+            "profile": self.profile, "seed": self.seed,
+        }
+
+    def status(self) -> str:
+        """``done``, ``stale`` (results of another config), ``partial`` (a checkpoint) or ``pending``."""
+        if self.results_path.exists():
+            try:
+                old = json.loads(self.results_path.read_text())["config"]
+            except (OSError, ValueError, KeyError):
+                return "stale"
+            return "done" if not config_differences(old, self.config) else "stale"
+        if (self.run_dir / "checkpoint.pt").exists():
+            return "partial"
+        return "pending"
+
+
+def _kind(table: experiments.Table) -> str:
+    return getattr(table, "kind", "train")
+
+
+def not_runnable(row: experiments.Row) -> str:
+    """Why ``row`` cannot run here ("" when it can); see :attr:`hpnb.experiments.Row.not_runnable`."""
+    return getattr(row, "not_runnable", "") or ""
+
+
+def config_differences(written: dict[str, Any], cfg: Config) -> list[str]:
+    """Config fields in which a results.json's config differs from ``cfg`` (resolved); device aside."""
+    want = dataclasses.asdict(cfg.resolved())
+    return sorted(k for k in set(want) | set(written) if k != "device" and written.get(k) != want.get(k))
+
+
+def plan(table_key: str, profile: str = "quick", seeds: int = 1, *, datasets: dict[str, str] | None = None,
+         overrides: dict[str, Any] | None = None, out_root: str | Path | None = None,
+         results_dir: str | Path | None = None, only: Iterable[int] | None = None) -> list[Job]:
+    """The runs that reproduce ``table_key``: rows (``only`` these indices) x seeds 0..seeds-1.
+
+    Rows that are not runnable (:func:`not_runnable`) are left out unless named in ``only`` (an
+    error). Every row is turned into its config first, so an impossible row or profile fails before
+    anything runs.
+    """
+    table = experiments.table(table_key)
+    if profile not in experiments.PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(experiments.PROFILES)}")
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+    if only is None:
+        indices = [i for i, r in enumerate(table.rows) if not not_runnable(r)]
+    else:
+        indices = list(only)
+        for i in indices:
+            if not 0 <= i < len(table.rows):
+                raise ConfigError(f"table {table.key} has rows 0..{len(table.rows) - 1}; no row {i}")
+            if not_runnable(table.rows[i]):
+                raise ConfigError(f"row {i} of {table.key} ({table.rows[i].label}) is not runnable: "
+                                  f"{not_runnable(table.rows[i])}")
+    unused = sorted(set(datasets or {}) - {r.config.get("dataset") for r in table.rows})
+    if unused:
+        raise ConfigError(f"--data {unused[0]}: no row of {table.key} uses dataset {unused[0]!r} "
+                          f"(its rows use {', '.join(sorted({str(r.config.get('dataset')) for r in table.rows}))})")
+    out_root = Path(out_root) if out_root is not None else default_out_root()
+    results_dir = Path(results_dir) if results_dir is not None else RESULTS_DIR
+    slugs: dict[int, str] = {}
+    for i, row in enumerate(table.rows):
+        s, n = slug(row.label), 2
+        while s in slugs.values():
+            s, n = f"{slug(row.label)}-{n}", n + 1
+        slugs[i] = s
+    jobs = []
+    for i in indices:
+        row = table.rows[i]
+        for seed in range(seeds):
+            cfg = experiments.row_config(row, profile, seed=seed, datasets=datasets, **(overrides or {}))
+            jobs.append(Job(table, i, row, profile, seed, cfg, slugs[i],
+                            (out_root / table.key / profile / slugs[i] / f"seed{seed}").resolve(),
+                            (results_dir / table.key / profile / f"{slugs[i]}-seed{seed}.json").resolve()))
+    return jobs
+
+
+def notebook_parameters(job: Job, threads: int = 0) -> dict[str, Any]:
+    """papermill parameters of ``book/08_experiment.ipynb`` for ``job``."""
+    return {**dataclasses.asdict(job.config), "threads": threads, "out": str(job.run_dir),
+            "table": job.table.key, "row": job.index, "label": job.row.label, "profile": job.profile,
+            "paper": dict(job.row.paper)}
+
+
+def place_only(job: Job) -> dict[str, Any]:
+    """A ``kind="placement"`` row: place its prototypes, measure their separation; write results.json.
+
+    No network is trained: ``history`` is empty and ``best`` = ``final`` = the separation statistics.
+    """
+    import torch
+
+    from hpnb import prototypes, train
+
+    start = time.perf_counter()
+    cfg = job.config.resolved()
+    args = experiments.placement_args(job.row)
+    P = prototypes.place(args["num_classes"], args["dim"], args["method"], seed=args["seed"])
+    stats = prototypes.separation(P)
+    results = {
+        "experiment": job.experiment(), "config": dataclasses.asdict(cfg),
+        "data": {"name": str(job.row.config.get("dataset")), "source": f"placement only: {args}",
+                 "train": 0, "test": 0, "classes": args["num_classes"]},
+        "history": [], "best": stats, "final": stats,
+        "provenance": {**train._provenance(torch.device("cpu")), "wall_seconds": time.perf_counter() - start},
+    }
+    job.run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(job.results_path, results, compact=False)
+    return results
+
+
+def execute(job: Job, threads: int = 0, notebook: Path = EXPERIMENT_NOTEBOOK) -> dict[str, Any]:
+    """Run the experiment notebook for ``job`` (resuming a checkpoint); return its results.json.
+
+    Rows of a ``kind="placement"`` table train nothing: :func:`place_only` measures them in process.
+    """
+    import papermill
+
+    if _kind(job.table) == "placement":
+        return place_only(job)
+    job.run_dir.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(notebook), str(job.notebook_path), parameters=notebook_parameters(job, threads),
+        kernel_name="python3", cwd=str(notebook.parent), progress_bar=False,
+    )
+    results = json.loads(job.results_path.read_text())
+    if results.get("experiment") != job.experiment():
+        results["experiment"] = job.experiment()
+        write_json(job.results_path, results, compact=False)
+    return results
+
+
+def _round(value: Any, digits: int = 6) -> Any:
+    if isinstance(value, float):
+        if not math.isfinite(value) or value == 0.0:
+            return value
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: _round(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_round(v, digits) for v in value]
+    return value
+
+
+def exported(results: dict[str, Any], experiment: dict[str, Any]) -> dict[str, Any]:
+    """The small copy of a results.json that is committed under data/results/."""
+    keep = ("config", "data", "history", "best", "final", "provenance")
+    return _round({"experiment": experiment, **{k: results[k] for k in keep if k in results}})
+
+
+def write_json(path: Path, obj: dict[str, Any], compact: bool = True) -> None:
+    """Write atomically; ``compact``: top-level keys indented, each history epoch on one line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if compact:
+        parts = []
+        for key, value in obj.items():
+            if key == "history" and isinstance(value, list):
+                body = "[\n" + ",\n".join("  " + json.dumps(r) for r in value) + "\n ]"
+            else:
+                body = json.dumps(value, indent=None if key in ("best", "final") else 1)
+                body = body.replace("\n", "\n ")
+            parts.append(f" {json.dumps(key)}: {body}")
+        text = "{\n" + ",\n".join(parts) + "\n}\n"
+    else:
+        text = json.dumps(obj, indent=2) + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def export(job: Job, results: dict[str, Any]) -> Path:
+    write_json(job.export_path, exported(results, job.experiment()))
+    return job.export_path
+
+
+def _preflight(jobs: Sequence[Job]) -> None:
+    """Load each dataset once, with a progress bar, so a bad spec fails before any kernel starts.
+
+    (The first load of an archive decodes it into data/cache/; the kernels then read the cache.)
+    """
+    from hpnb import data as hdata
+
+    seen = set()
+    for job in jobs:
+        c = job.config
+        if c.dataset in seen:
+            continue
+        seen.add(c.dataset)
+        hdata.load(c.dataset, seed=c.seed, train_limit=c.train_limit, test_limit=c.test_limit,
+                   long_tail=c.long_tail, image_size=c.image_size, progress=True)
+
+
+def _metric(results: dict[str, Any], which: str, key: str) -> float | None:
+    value = results.get(which, {}).get(key)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def reproduce(jobs: Sequence[Job], *, threads: int = 0, export_results: bool = True, progress: bool = True,
+              notebook: Path = EXPERIMENT_NOTEBOOK, preflight: bool = True) -> list[dict[str, Any]]:
+    """Run every pending job (skip finished ones), export results; one summary dict per job.
+
+    A job that fails (its notebook raises) is reported with status ``failed`` and the others go on;
+    one whose results.json holds another config is ``stale`` and left alone.
+    """
+    from tqdm.auto import tqdm
+
+    states = {id(j): j.status() for j in jobs}
+    todo = [j for j in jobs if states[id(j)] in ("pending", "partial") and _kind(j.table) != "placement"]
+    if todo and preflight:
+        _preflight(todo)
+    summary = []
+    bar = tqdm(total=len(jobs), desc=f"{jobs[0].table.key} ({jobs[0].profile})" if jobs else "reproduce",
+               unit="run", disable=not progress, dynamic_ncols=True)
+    for n, job in enumerate(jobs, 1):
+        state = states[id(job)]
+        entry: dict[str, Any] = {"row": job.index, "label": job.row.label, "seed": job.seed, "run": str(job.run_dir)}
+        bar.set_postfix_str(f"{job.row.label}, seed {job.seed}")
+        start = time.perf_counter()
+        results = None
+        if state == "done":
+            entry["status"] = "skipped"
+            results = json.loads(job.results_path.read_text())
+        elif state == "stale":
+            entry["status"] = "stale"
+            entry["error"] = (f"{job.results_path} holds another config; remove {job.run_dir} to re-run")
+        else:
+            try:
+                results = execute(job, threads, notebook)
+                entry["status"] = "resumed" if state == "partial" else "ran"
+            except Exception as err:  # papermill's execution error: report and go on with the others
+                ename = getattr(err, "ename", type(err).__name__)
+                evalue = getattr(err, "evalue", str(err))
+                entry["status"] = "failed"
+                entry["error"] = f"{ename}: {evalue}".strip().splitlines()[0][:300] + f" (see {job.notebook_path})"
+        if results is not None:
+            if export_results:
+                entry["exported"] = str(export(job, results))
+            for which in ("best", "final"):
+                for key in job.table.metrics:
+                    entry[f"{which}_{key}"] = _metric(results, which, key)
+            entry["wall_seconds"] = results.get("provenance", {}).get("wall_seconds")
+        summary.append(entry)
+        bar.update(1)
+        if progress:
+            head = entry.get(f"best_{job.table.metrics[0]}")
+            what = (f"best {job.table.metrics[0]} {'–' if head is None else f'{head:.4f}'}, "
+                    f"run {float(entry.get('wall_seconds') or 0):.0f} s" if results is not None else entry.get("error", ""))
+            bar.write(f"[{n}/{len(jobs)}] {entry['status']:>7}: {job.row.label}, seed {job.seed}: {what}"
+                      + (f" (this call {time.perf_counter() - start:.0f} s)" if entry["status"] in ("ran", "resumed") else ""),
+                      file=sys.stderr)
+    bar.close()
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading results back (book/09_results.ipynb).
+
+def _experiment_from_run(results: dict[str, Any]) -> dict[str, Any] | None:
+    exp = results.get("experiment")
+    if isinstance(exp, dict) and exp.get("table") and exp.get("label"):
+        return exp
+    return None
+
+
+def load_records(*folders: str | Path) -> list[dict[str, Any]]:
+    """Every results JSON under ``folders`` that says what it reproduces, de-duplicated.
+
+    Exported files (``*.json`` under data/results) and run folders' ``results.json`` (under data/runs)
+    are both read; a run present in both (same table, profile, row label, seed and start time) counts once.
+    Each record is the JSON with ``experiment`` filled in and ``path`` added.
+    """
+    records, seen = [], set()
+    for folder in folders:
+        if not folder:
+            continue
+        folder = Path(folder)
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*.json")):
+            try:
+                res = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            if not isinstance(res, dict) or "history" not in res or "config" not in res:
+                continue
+            exp = _experiment_from_run(res)
+            if exp is None:
+                continue
+            key = (exp["table"], exp.get("profile"), exp["label"], exp.get("seed"),
+                   res.get("provenance", {}).get("started"))
+            if key in seen:
+                continue
+            seen.add(key)
+            records.append({**res, "experiment": exp, "path": str(path)})
+    return records
+
+
+def tables_for(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Table metadata for rendering: :data:`experiments.TABLES` first, then tables known only from records.
+
+    Each value: ``key, paper, source, title, metrics, note, kind, seeds`` and ``rows`` (label -> {index,
+    paper, config, note, not_runnable}).
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for t in experiments.TABLES.values():
+        out[t.key] = {"key": t.key, "paper": t.paper, "source": t.source, "title": t.title,
+                      "metrics": tuple(t.metrics), "note": t.note, "kind": _kind(t), "seeds": getattr(t, "seeds", 1),
+                      "rows": {r.label: {"index": i, "paper": dict(r.paper), "config": dict(r.config),
+                                         "note": getattr(r, "note", ""), "not_runnable": not_runnable(r)}
+                               for i, r in enumerate(t.rows)}}
+    for rec in records:
+        e = rec["experiment"]
+        t = out.setdefault(e["table"], {"key": e["table"], "paper": e.get("paper", ""), "source": e.get("source", ""),
+                                        "title": e.get("title", ""), "metrics": tuple(e.get("metrics") or ("test_acc",)),
+                                        "note": e.get("note", ""), "kind": e.get("kind", "train"),
+                                        "seeds": e.get("paper_seeds", 1), "rows": {}})
+        t["rows"].setdefault(e["label"], {"index": e.get("row", len(t["rows"])), "paper": dict(e.get("paper_values") or {}),
+                                          "config": dict(e.get("paper_config") or {}), "note": e.get("row_note", ""),
+                                          "not_runnable": ""})
+    return out
+
+
+def mean_std(values: Sequence[float], digits: int | None = None) -> str:
+    """``"0.9012 ± 0.0031 (n = 3)"``; one value: ``"0.9012 (n = 1)"``.
+
+    ``digits`` defaults by magnitude: 4 decimals below 10, 2 below 100, 1 above (summed metrics, degrees).
+    """
+    vals = [float(v) for v in values if v is not None]
+    if not vals:
+        return "–"
+    mean = statistics.mean(vals)
+    if digits is None:
+        digits = 4 if abs(mean) < 10 else 2 if abs(mean) < 100 else 1
+    if len(vals) == 1:
+        return f"{vals[0]:.{digits}f} (n = 1)"
+    return f"{mean:.{digits}f} ± {statistics.stdev(vals):.{digits}f} (n = {len(vals)})"
+
+
+def _scale(rec: dict[str, Any]) -> str:
+    cfg, data = rec["config"], rec.get("data", {})
+    if not rec.get("history"):
+        return f"placement only ({data.get('classes', '?')} prototypes, d = {cfg.get('dim')})"
+    epochs = len(rec.get("history", [])) or cfg.get("epochs")
+
+    def count(n: Any) -> str:
+        return f"{n:,}".replace(",", "\u2009") if isinstance(n, int) else "?"
+
+    return f"{epochs} ep., {count(data.get('train'))} / {count(data.get('test'))} img., {data.get('name', '?')}"
+
+
+def _hardware(rec: dict[str, Any]) -> str:
+    p = rec.get("provenance", {})
+    device = str(p.get("device", "?"))
+    name = p.get("device_name", "")
+    threads = f", {p['threads']} thr." if device == "cpu" and p.get("threads") else ""
+    return f"{device}: {name}{threads}" if name and name != device else f"{device}{threads}"
+
+
+def _joined(values: Iterable[str]) -> str:
+    return "; ".join(dict.fromkeys(values))
+
+
+def _per_image_key(metric: str) -> bool:
+    return "sq_dissim" in metric  # summed over the evaluation set: compare per image
+
+
+def table_rows(meta: dict[str, Any], records: Sequence[dict[str, Any]], which: str = "best") -> list[dict[str, Any]]:
+    """Rows for :func:`hpnb.plots.markdown_table`: per table row, a *paper* line and one line per profile measured.
+
+    Columns: ``label``, ``source`` (paper / hpnb <profile>), per metric ``m`` the value (``m``; mean ± std
+    over seeds for ours) and, for summed metrics, ``m/img`` (divided by the evaluation images), ``scale``,
+    ``hardware``, ``seconds`` (mean wall time of a run).
+    """
+    mine = [r for r in records if r["experiment"]["table"] == meta["key"]]
+    out = []
+    for label, row in sorted(meta["rows"].items(), key=lambda kv: kv[1]["index"]):
+        cfg = row["config"]
+        seeds = meta.get("seeds", 1) or 1
+        scale = ("placement only" if meta.get("kind") == "placement"
+                 else f"{cfg.get('epochs', '?')} ep., full {cfg.get('dataset', '?')}")
+        paper_line = {"label": label, "source": "paper",
+                      "scale": scale + (f", mean of {seeds} seeds" if seeds > 1 else ""), "hardware": "as published"}
+        n_paper = PAPER_TEST_IMAGES.get(str(cfg.get("dataset")))
+        for m in meta["metrics"]:
+            v = row["paper"].get(m)
+            paper_line[m] = "–" if v is None else (f"{v:.4f}" if abs(v) < 10 else f"{v:g}")
+            if _per_image_key(m):
+                paper_line[f"{m}/img"] = f"{v / n_paper:.4f}" if v is not None and n_paper else "–"
+        if row.get("not_runnable"):
+            paper_line["hardware"] = "as published; not runnable in hpnb"
+        if row["paper"] or row.get("not_runnable"):
+            out.append(paper_line)
+        by_profile: dict[str, list[dict[str, Any]]] = {}
+        for rec in mine:
+            if rec["experiment"]["label"] == label:
+                by_profile.setdefault(rec["experiment"].get("profile") or "?", []).append(rec)
+        for profile, recs in sorted(by_profile.items()):
+            recs = sorted(recs, key=lambda r: r["experiment"].get("seed", 0))
+            line = {"label": label, "source": f"hpnb {profile}",
+                    "scale": _joined(_scale(r) for r in recs), "hardware": _joined(_hardware(r) for r in recs),
+                    "seconds": statistics.mean(float(r["provenance"].get("wall_seconds", 0)) for r in recs)}
+            for m in meta["metrics"]:
+                line[m] = mean_std([r[which].get(m) for r in recs])
+                if _per_image_key(m):
+                    line[f"{m}/img"] = mean_std([r[which][m] / r["data"]["test"] for r in recs
+                                                 if r[which].get(m) is not None and r.get("data", {}).get("test")])
+            out.append(line)
+    return out
+
+
+def table_columns(meta: dict[str, Any]) -> dict[str, str]:
+    """Headers for :func:`table_rows`."""
+    names = {"test_acc": "test accuracy", "test_sq_dissim": "Σ (1 − cos)²", "test_scr": "SCR",
+             "proto_min_sep": "MinSep (°)", "proto_mean_sep": "MeanSep (°)", "proto_std": "Std (°)",
+             "dist_min": "closest pair 1 − cos", "dist_mean": "mean pair 1 − cos", "dist_max": "furthest pair 1 − cos"}
+    cols = {"label": "row", "source": "source"}
+    for m in meta["metrics"]:
+        cols[m] = names.get(m, m)
+        if _per_image_key(m):
+            cols[f"{m}/img"] = "… per test image"
+    cols.update({"scale": "epochs, train / test images", "hardware": "hardware", "seconds": "s per run"})
+    return cols
+
+
+def row_notes(meta: dict[str, Any]) -> str:
+    """Markdown list of the rows' notes and the reasons rows cannot run ("" when there are none)."""
+    lines = []
+    for label, row in sorted(meta["rows"].items(), key=lambda kv: kv[1]["index"]):
+        if row.get("not_runnable"):
+            lines.append(f"- *{label}*: not runnable: {row['not_runnable']}")
+        elif row.get("note"):
+            lines.append(f"- *{label}*: {row['note']}")
+    return "\n".join(lines)
+
+
+def curve_groups(meta: dict[str, Any], records: Sequence[dict[str, Any]], profile: str) -> dict[str, dict[str, list]]:
+    """Histories of one table and profile, grouped as HMPN's Figs. 1–6: one panel per objective
+    (baseline vs proposed share an objective), one line per row, a list of histories (seeds) per line."""
+    panels: dict[str, dict[str, list]] = {}
+    order = {label: row["index"] for label, row in meta["rows"].items()}
+    recs = [r for r in records if r["experiment"]["table"] == meta["key"] and r["experiment"].get("profile") == profile
+            and r.get("history")]
+    for rec in sorted(recs, key=lambda r: (order.get(r["experiment"]["label"], 99), r["experiment"].get("seed", 0))):
+        panel = f"objective {rec['config'].get('objective', '?')}"
+        panels.setdefault(panel, {}).setdefault(rec["experiment"]["label"], []).append(rec["history"])
+    return panels
+
+
+def cross_rows(records: Sequence[dict[str, Any]], which: str = "best") -> list[dict[str, Any]]:
+    """All methods measured on the same data, network, dimension and scale, across tables.
+
+    Groups records by (abstract dataset, arch, dim, epochs, train/test images, profile) and keeps groups
+    with at least two methods; one line per (group, method, prototypes, mixing, assignment, table row),
+    sorted by mean accuracy within the group.
+    """
+    groups: dict[tuple, dict[tuple, list[dict[str, Any]]]] = {}
+    for rec in records:
+        if not rec.get("history"):
+            continue  # placement-only records train nothing
+        e, c, d = rec["experiment"], rec["config"], rec.get("data", {})
+        setting = (str(e.get("row_dataset") or d.get("name")), c.get("arch"), c.get("dim"), len(rec["history"]),
+                   d.get("train"), d.get("test"), e.get("profile"))
+        variant = (c.get("method"), c.get("prototypes"), c.get("objective"), bool(c.get("mixing")),
+                   c.get("assignment"), f"{e['table']}: {e['label']}")
+        groups.setdefault(setting, {}).setdefault(variant, []).append(rec)
+    out = []
+    for setting, variants in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        if len({v[0] for v in variants}) < 2:
+            continue
+        dataset, arch, dim, epochs, n_train, n_test, profile = setting
+        lines = []
+        for (method, protos, objective, mixing, assignment, source), recs in variants.items():
+            accs = [r[which].get("test_acc") for r in recs]
+            sq = [r[which]["test_sq_dissim"] / r["data"]["test"] for r in recs if r[which].get("test_sq_dissim") is not None]
+            lines.append({"setting": f"{dataset}, {arch}, d = {dim}, {epochs} ep., {n_train}/{n_test} img. ({profile})",
+                          "method": method, "switches": f"{protos} / {objective} / {'mix' if mixing else 'no mix'} / {assignment}",
+                          "from": source, "acc": mean_std(accs), "sq": mean_std(sq),
+                          "_key": statistics.mean(a for a in accs if a is not None) if any(a is not None for a in accs) else -1})
+        out += sorted(lines, key=lambda r: -r["_key"])
+    for line in out:
+        line.pop("_key")
+    return out
+
+
+CROSS_COLUMNS = {"setting": "setting", "method": "method", "switches": "prototypes / objective / mixing / assignment",
+                 "from": "table: row", "acc": "test accuracy", "sq": "Σ (1 − cos)² per test image"}

@@ -1,0 +1,189 @@
+"""``python -m hpnb reproduce``: runs book/08 per row with papermill, skips finished runs, exports small
+JSON that book/09 renders next to the paper's numbers. A 2-row digits table keeps it to seconds."""
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hpnb import cli, experiments, reproduce
+from hpnb.experiments import Row, Table
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = {"dataset": "digits", "arch": "digits-cnn", "dim": 16, "epochs": 1, "batch_size": 64,
+        "prototypes": "simplex", "train_limit": 200, "device": "cpu"}
+TINY = Table(
+    key="tiny-digits", paper="HMPN", source="Test Table 9", title="digits, two rows, one epoch",
+    metrics=("test_acc", "test_sq_dissim"),
+    rows=(Row("Dissimilarity baseline (Eq. 1)", {**BASE, "method": "hpn"}, {"test_acc": 0.8765, "test_sq_dissim": 321}),
+          Row("Dissimilarity, mixed prototypes (Eq. 3)", {**BASE, "method": "hmpn"}, {"test_acc": 0.9123, "test_sq_dissim": 123})),
+)
+
+
+@pytest.fixture
+def tiny(monkeypatch, tmp_path):
+    monkeypatch.setitem(experiments.TABLES, TINY.key, TINY)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    return {"runs": tmp_path / "runs", "results": tmp_path / "results"}
+
+
+def _main(capsys, *args):
+    rc = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_runner_executes_exports_skips_and_book_renders(tiny, capsys, tmp_path):
+    args = ["reproduce", TINY.key, "--profile", "paper", "--threads", "1", "--out-root", str(tiny["runs"]),
+            "--results-dir", str(tiny["results"]), "--quiet"]
+    rc, out, err = _main(capsys, *args)
+    assert rc == 0, err
+    summary = json.loads(out)
+    assert [r["status"] for r in summary["runs"]] == ["ran", "ran"]
+    run_dirs = [tiny["runs"] / TINY.key / "paper" / s / "seed0"
+                for s in ("dissimilarity-baseline-eq-1", "dissimilarity-mixed-prototypes-eq-3")]
+    for d in run_dirs:
+        assert {"experiment.ipynb", "results.json", "checkpoint.pt"} <= {p.name for p in d.iterdir()}
+        res = json.loads((d / "results.json").read_text())
+        assert res["experiment"]["table"] == TINY.key and res["data"]["train"] == 200 and len(res["history"]) == 1
+    executed = (run_dirs[0] / "experiment.ipynb").read_text()  # the executed notebook is kept, with the paper's number
+    assert "paper (tiny-digits, its full schedule)" in executed and "Dissimilarity baseline (Eq. 1)" in executed
+    exports = sorted((tiny["results"] / TINY.key / "paper").glob("*.json"))
+    assert [p.name for p in exports] == ["dissimilarity-baseline-eq-1-seed0.json",
+                                         "dissimilarity-mixed-prototypes-eq-3-seed0.json"]
+    exp = json.loads(exports[0].read_text())
+    assert set(exp) == {"experiment", "config", "data", "history", "best", "final", "provenance"}
+    assert exp["experiment"]["paper_values"] == {"test_acc": 0.8765, "test_sq_dissim": 321}
+    assert exp["config"]["method"] == "hpn" and exp["config"]["mixing"] is False
+    assert {"device", "device_name", "git_revision", "wall_seconds"} <= set(exp["provenance"])
+    assert exports[0].stat().st_size < 20_000
+
+    # Second call: nothing re-executed (same files, same mtimes), the summary says skipped.
+    mtimes = {p: p.stat().st_mtime_ns for d in run_dirs for p in d.iterdir()}
+    rc, out, err = _main(capsys, *args)
+    assert rc == 0, err
+    assert [r["status"] for r in json.loads(out)["runs"]] == ["skipped", "skipped"]
+    assert {p: p.stat().st_mtime_ns for d in run_dirs for p in d.iterdir()} == mtimes
+    rc, out, _ = _main(capsys, *args, "--list")
+    assert rc == 0 and [r["status"] for r in json.loads(out)] == ["done", "done"]
+
+    # Chapter 9 on these results: the paper's number and ours side by side.
+    import papermill
+
+    nb_out = tmp_path / "09.ipynb"
+    papermill.execute_notebook(str(ROOT / "book" / "09_results.ipynb"), str(nb_out), kernel_name="python3",
+                               parameters={"results": str(tiny["results"])}, cwd=str(ROOT / "book"), progress_bar=False)
+    text = json.dumps(json.loads(nb_out.read_text())["cells"])
+    ours = f"{exp['best']['test_acc']:.4f} (n = 1)"
+    assert "Test Table 9" in text and "0.8765" in text and ours in text
+    assert "hpnb paper" in text and "2 runs read" in text
+
+
+def test_stale_results_are_not_skipped(tiny, tmp_path):
+    jobs = reproduce.plan(TINY.key, "paper", out_root=tiny["runs"], results_dir=tiny["results"])
+    job = jobs[0]
+    assert job.status() == "pending"
+    job.run_dir.mkdir(parents=True)
+    (job.run_dir / "checkpoint.pt").write_bytes(b"")
+    assert job.status() == "partial"
+    cfg = reproduce.dataclasses.asdict(job.config.resolved())
+    (job.run_dir / "results.json").write_text(json.dumps({"config": {**cfg, "device": "cuda"}}))
+    assert job.status() == "done"  # the device does not change what a run measures
+    (job.run_dir / "results.json").write_text(json.dumps({"config": {**cfg, "epochs": 7}}))
+    assert job.status() == "stale"
+    assert reproduce.config_differences({**cfg, "epochs": 7}, job.config) == ["epochs"]
+
+
+def test_records_summaries_and_dedupe(tmp_path):
+    def record(seed, acc):
+        return {"experiment": {"table": "t", "paper": "P", "source": "P Table 1", "title": "x", "metrics": ["test_acc"],
+                               "row": 0, "label": "row A", "row_dataset": "cifar10", "paper_values": {"test_acc": 0.9},
+                               "paper_config": {"epochs": 200, "dataset": "cifar10"}, "profile": "quick", "seed": seed},
+                "config": {"method": "hpn", "arch": "resnet56", "dim": 64, "objective": "cosine_sq"},
+                "data": {"name": "cifar10-jpeg", "train": 1000, "test": 1000},
+                "history": [{"epoch": 1, "test_acc": acc, "train_loss": 1.0}], "best": {"test_acc": acc},
+                "final": {"test_acc": acc}, "provenance": {"device": "cpu", "device_name": "x86_64", "threads": 1,
+                                                           "wall_seconds": 10.0, "started": f"s{seed}"}}
+    for seed, acc in ((0, 0.5), (1, 0.7)):
+        reproduce.write_json(tmp_path / "results" / f"row-a-seed{seed}.json", record(seed, acc))
+    run = tmp_path / "runs" / "t" / "quick" / "row-a" / "seed0" / "results.json"
+    reproduce.write_json(run, record(0, 0.5), compact=False)
+    recs = reproduce.load_records(tmp_path / "results", tmp_path / "runs", tmp_path / "missing")
+    assert len(recs) == 2  # the run folder's copy of seed 0 counts once
+    meta = reproduce.tables_for(recs)["t"]
+    rows = reproduce.table_rows(meta, recs)
+    assert rows[0]["source"] == "paper" and rows[0]["test_acc"] == "0.9000"
+    assert rows[1]["test_acc"] == "0.6000 ± 0.1414 (n = 2)" and "cpu: x86_64, 1 thr." == rows[1]["hardware"]
+    assert list(reproduce.curve_groups(meta, recs, "quick")) == ["objective cosine_sq"]
+    other = copy.deepcopy(record(2, 0.8))
+    other["config"]["method"] = "dl2pa"
+    other["experiment"].update(table="u", label="row B")
+    cross = reproduce.cross_rows(recs + [other])
+    assert [r["method"] for r in cross] == ["dl2pa", "hpn"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["no-such-table"], "unknown table 'no-such-table'"),
+    (["hmpn-cifar10", "--profile", "huge"], "unknown profile 'huge'"),
+    (["hmpn-cifar10", "--data", "cifar10"], "--data expects NAME=SPEC"),
+    (["hmpn-cifar10", "--data", "cifar10=cifar10-jpeg:/no/such/dir"], "path not found"),
+    (["hmpn-cifar10", "--data", "cifar10=magic:/tmp"], "unknown dataset kind 'magic'"),
+    (["hmpn-cifar10", "--data", "mnist=digits"], "no row of hmpn-cifar10 uses dataset 'mnist'"),
+    (["hmpn-cifar10", "--only", "9"], "no row 9"),
+    (["hmpn-cifar10", "--seeds", "0"], "--seeds must be >= 1"),
+])
+def test_bad_arguments_one_line_exit_2(capsys, tmp_path, args, needle):
+    rc, out, err = _main(capsys, "reproduce", *args, "--out-root", str(tmp_path), "--results-dir", str(tmp_path))
+    assert rc == 2 and out == ""
+    assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_subprocess_error_and_help():
+    res = subprocess.run([sys.executable, "-m", "hpnb", "reproduce", "nope"], capture_output=True, text=True, cwd=ROOT)
+    assert res.returncode == 2 and res.stdout == ""
+    assert "unknown table 'nope'" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_slug_and_data_specs(tmp_path):
+    assert reproduce.slug("MCE, mixed prototypes (Eq. 4)") == "mce-mixed-prototypes-eq-4"
+    specs = reproduce.parse_data([f"cifar10=cifar10-jpeg:{tmp_path}", "digits=digits"])
+    assert specs == {"cifar10": f"cifar10-jpeg:{tmp_path.resolve()}", "digits": "digits"}
+
+
+def test_placement_tables_and_rows_that_cannot_run(monkeypatch, tmp_path, capsys):
+    rows = (Row("Simplex", {**BASE, "method": "hpn", "prototypes": "simplex", "dim": 9}, {"dist_min": 1.111}),
+            Row("One-hot", {**BASE, "method": "hpn", "prototypes": "onehot", "dim": 10}, {"dist_min": 1.0}),
+            Row("Elsewhere", {**BASE, "method": "hpn"}, {"dist_min": 0.5}, not_runnable="no loader for it"))
+    placement = Table(key="tiny-placement", paper="HPN", source="Test Table 2", title="separation",
+                      metrics=("dist_min", "dist_mean", "dist_max"), rows=rows, kind="placement")
+    monkeypatch.setitem(experiments.TABLES, placement.key, placement)
+    common = ["--profile", "paper", "--out-root", str(tmp_path / "runs"), "--results-dir", str(tmp_path / "results"), "--quiet"]
+    rc, out, err = _main(capsys, "reproduce", placement.key, *common)
+    assert rc == 0, err
+    summary = json.loads(out)
+    assert [r["label"] for r in summary["runs"]] == ["Simplex", "One-hot"]
+    assert summary["not_runnable"] == [{"row": 2, "label": "Elsewhere", "not_runnable": "no loader for it"}]
+    assert abs(summary["runs"][0]["best_dist_min"] - 10 / 9) < 1e-4 and abs(summary["runs"][1]["best_dist_min"] - 1) < 1e-6
+    rc, _, err = _main(capsys, "reproduce", placement.key, "--only", "2", *common)
+    assert rc == 2 and "not runnable: no loader for it" in err
+    recs = reproduce.load_records(tmp_path / "results")
+    meta = reproduce.tables_for(recs)[placement.key]
+    lines = reproduce.table_rows(meta, recs)
+    assert [line["source"] for line in lines] == ["paper", "hpnb paper", "paper", "hpnb paper", "paper"]
+    assert "not runnable" in lines[-1]["hardware"] and "not runnable: no loader" in reproduce.row_notes(meta)
+    assert reproduce.curve_groups(meta, recs, "paper") == {} and reproduce.cross_rows(recs) == []
+
+
+def test_a_failing_run_is_reported_and_the_others_go_on(tiny, monkeypatch):
+    broken = Table(key="tiny-broken", paper="HMPN", source="Test", title="t", metrics=("test_acc",),
+                   rows=(Row("Bad data", {**BASE, "method": "hpn", "dataset": "imagefolder:/no/such/folder"}),))
+    monkeypatch.setitem(experiments.TABLES, broken.key, broken)
+    jobs = reproduce.plan(broken.key, "paper", out_root=tiny["runs"], results_dir=tiny["results"])
+    summary = reproduce.reproduce(jobs, progress=False, preflight=False)  # the CLI's preflight would stop first
+    assert summary[0]["status"] == "failed" and "DataError" in summary[0]["error"]
+    assert "imagefolder path not found" in summary[0]["error"] and str(jobs[0].notebook_path) in summary[0]["error"]
+    assert not jobs[0].export_path.exists()

@@ -5,6 +5,11 @@
   linear classifier: the softmax and centre-loss baselines);
 - ``objective``: ``cosine_sq`` (HPN Eq. 1 / HMPN Eq. 3 on mixed labels), ``prototype_ce`` (HMPN
   Eq. 2 / Eq. 4), ``softmax_ce``, ``center``, ``dpp``, ``dpnp``;
+  and, on datasets with a real target per image (``rotated-digits``), ``hpn_regression`` (HPN Eq. 7
+  between the antipodal bounds +-e0), ``squared_regression`` (HPN §3.2's squared-loss baseline on a
+  linear head), ``joint`` (HPN §2.3: Eq. 1 + Eq. 7 in one output space, class prototypes in the
+  complement of the regression axis) and ``multitask`` (HPN Table 6's task-weighted softmax + squared
+  loss baseline);
 - ``mixing``: CutMix/MixUp per batch with soft labels (HMPN);
 - ``assignment``: ``static`` or ``dynamic`` (DL2PA's Hungarian re-assignment once per epoch).
 
@@ -45,8 +50,11 @@ from hpnb import data as hdata
 from hpnb import losses, metrics, mixing, models, prototypes
 from hpnb.assignment import DynamicAssignment
 
-OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "center", "dpp", "dpnp")
-SUMMED_OBJECTIVES = ("cosine_sq",)  # summed over the batch by _objective; the others are batch means
+OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "center", "dpp", "dpnp",
+              "hpn_regression", "squared_regression", "joint", "multitask")
+REGRESSION_OBJECTIVES = ("hpn_regression", "squared_regression")  # a value per image, no classes
+VALUE_OBJECTIVES = REGRESSION_OBJECTIVES + ("joint", "multitask")  # need the dataset's targets
+SUMMED_OBJECTIVES = ("cosine_sq",) + VALUE_OBJECTIVES  # summed over the batch by _objective; the others are batch means
 HEADS = ("learned", "linear")  # prototype kinds that are trained, beside the fixed placements
 AUGMENTS = ("none", "crop-flip", "randaugment")
 
@@ -75,6 +83,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     "dl2pa": {"prototypes": "gaussian", "objective": "cosine_sq", "mixing": False, "assignment": "dynamic", "recipe": "dl2pa"},
     "dpp": {"prototypes": "learned", "objective": "dpp", "mixing": False, "assignment": "static", "recipe": "dpnp"},
     "dpnp": {"prototypes": "learned", "objective": "dpnp", "mixing": False, "assignment": "static", "recipe": "dpnp"},
+    # HPN §3.2-3.3 (regression and the joint task) with HPN's recipe. For hpn-regression the bounds are
+    # +-e0 whatever the placement; for hpn-joint the placement places the classes in e0's complement.
+    "hpn-regression": {"prototypes": "best", "objective": "hpn_regression", "mixing": False, "assignment": "static", "recipe": "hpn"},
+    "mse-regression": {"prototypes": "linear", "objective": "squared_regression", "mixing": False, "assignment": "static", "recipe": "hpn"},
+    "hpn-joint": {"prototypes": "best", "objective": "joint", "mixing": False, "assignment": "static", "recipe": "hpn"},
+    "multitask": {"prototypes": "linear", "objective": "multitask", "mixing": False, "assignment": "static", "recipe": "hpn"},
 }
 
 
@@ -109,6 +123,7 @@ class Config:
     image_size: int | None = None      # resize images to this side (HMPN: CIFAR-100 at 64)
     alpha: float = 40.0                # DPNP prototype radius
     center_weight: float = 0.01        # weight of the centre loss beside softmax CE
+    task_weight: float | None = None   # regression weight w of multitask (and optionally joint): w L_r + (1 - w) L_c
     device: str = "auto"               # "auto" (CUDA if available), "cpu", "cuda", "cuda:1", ...
     compile: bool = False              # torch.compile the embedding net (checkpoints stay loadable without)
 
@@ -149,6 +164,20 @@ class Config:
             raise ConfigError(f"objective {self.objective} uses a linear classifier: set prototypes='linear'")
         if self.assignment == "dynamic" and not fixed:
             raise ConfigError("dynamic assignment re-assigns fixed prototypes; it needs a placement method")
+        if self.objective in ("hpn_regression", "joint") and not fixed:
+            raise ConfigError(f"objective {self.objective} uses fixed prototypes, not {self.prototypes!r}")
+        if self.objective in ("squared_regression", "multitask") and self.prototypes != "linear":
+            raise ConfigError(f"objective {self.objective} uses linear heads: set prototypes='linear'")
+        if self.objective in VALUE_OBJECTIVES and (self.mixing or self.assignment == "dynamic"):
+            raise ConfigError(f"objective {self.objective} predicts values: it takes no mixing and no dynamic assignment")
+        if self.objective == "multitask" and self.task_weight is None:
+            raise ConfigError("objective multitask needs task_weight, the regression weight in [0, 1] "
+                              "(HPN Table 6: 0.01, 0.1, 0.25, 0.5, 0.9)")
+        if self.task_weight is not None and (self.objective not in ("joint", "multitask") or not 0 <= self.task_weight <= 1):
+            raise ConfigError(f"task_weight must be in [0, 1] and is used by joint and multitask only, got "
+                              f"{self.task_weight!r} with objective {self.objective}")
+        if self.objective == "joint" and self.dim < 3:
+            raise ConfigError("objective joint needs dim >= 3: one axis for the value, the rest for the classes")
 
 
 class Net(nn.Module):
@@ -157,8 +186,11 @@ class Net(nn.Module):
     def __init__(self, cfg: Config, num_classes: int, in_channels: int, image_size: int):
         super().__init__()
         self.embed = models.build(cfg.arch, cfg.dim, in_channels=in_channels, image_size=image_size)
-        if cfg.prototypes == "linear":
+        if cfg.prototypes == "linear" and cfg.objective != "squared_regression":
             self.classifier = nn.Linear(cfg.dim, num_classes)
+        if cfg.objective in ("squared_regression", "multitask"):
+            # HPN §3.2's baseline: "an additional layer to a real output" after the d-dim layer.
+            self.regressor = nn.Linear(cfg.dim, 1)
         if cfg.objective == "center":
             self.centers = nn.Parameter(torch.randn(num_classes, cfg.dim))
         if cfg.prototypes == "learned":
@@ -170,7 +202,7 @@ class Net(nn.Module):
 
 
 def _fixed_prototypes(cfg: Config, classes: list[str], device: torch.device) -> torch.Tensor | None:
-    if cfg.prototypes in HEADS:
+    if cfg.prototypes in HEADS or cfg.objective == "hpn_regression":
         return None
     num_classes = len(classes)
     extra = {}
@@ -179,12 +211,30 @@ def _fixed_prototypes(cfg: Config, classes: list[str], device: torch.device) -> 
 
         extra["embeddings"] = class_name_embeddings(classes)
     try:
+        if cfg.objective == "joint":
+            return prototypes.joint(num_classes, cfg.dim, cfg.prototypes, seed=cfg.seed, **extra)[0].to(device)
         return prototypes.place(num_classes, cfg.dim, cfg.prototypes, seed=cfg.seed, **extra).to(device)
     except prototypes.PrototypeError as err:
         raise ConfigError(f"cannot place {num_classes} prototypes in dim {cfg.dim}: {err}") from None
 
 
-def _objective(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None, y: torch.Tensor) -> torch.Tensor:
+def _axis(cfg: Config, device: torch.device) -> torch.Tensor:
+    """The regression upper bound p_u = e0 (p_l = -e0), as HPN's code and :func:`prototypes.joint`."""
+    return F.one_hot(torch.tensor(0), cfg.dim).float().to(device)
+
+
+def _objective(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None, y: torch.Tensor,
+               values: torch.Tensor | None = None, bounds: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
+    # The value objectives are summed over the batch, as HPN's code sums Eq. 1 and Eq. 7.
+    if cfg.objective == "hpn_regression":
+        return losses.hpn_regression(z, _axis(cfg, z.device), values, *bounds)
+    if cfg.objective == "squared_regression":
+        return losses.squared_regression_baseline(net.regressor(z), values, *bounds)
+    if cfg.objective == "joint":
+        return losses.joint_loss(z, P, _axis(cfg, z.device), y, values, *bounds, weight=cfg.task_weight).total
+    if cfg.objective == "multitask":
+        return losses.multitask_baseline_loss(net.classifier(z), net.regressor(z), y, values, *bounds,
+                                              weight=cfg.task_weight).total
     if cfg.objective == "cosine_sq":
         return losses.cosine_sq(z, P, y, reduction="sum")  # summed, as HPN's and HMPN's code
     if cfg.objective == "prototype_ce":
@@ -207,8 +257,18 @@ def _scores(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None) -> t
     return z @ net.protos.T / cfg.alpha  # DPNP: the shared classifier
 
 
-def _class_directions(cfg: Config, net: Net, P: torch.Tensor | None) -> torch.Tensor:
-    """The per-class directions whose geometry is reported (prototypes, DPNP centres, CE weights)."""
+def _values(cfg: Config, net: Net, z: torch.Tensor, bounds: tuple[float, float]) -> torch.Tensor:
+    """Predicted values (B,) in the targets' units."""
+    if cfg.objective in ("hpn_regression", "joint"):
+        return losses.regression_prediction(z, _axis(cfg, z.device), *bounds)
+    return losses.regression_baseline_prediction(net.regressor(z), *bounds)
+
+
+def _class_directions(cfg: Config, net: Net, P: torch.Tensor | None) -> torch.Tensor | None:
+    """The per-class directions whose geometry is reported (prototypes, DPNP centres, CE weights);
+    None for a regression without classes."""
+    if cfg.objective in REGRESSION_OBJECTIVES:
+        return None
     if P is not None:
         return P
     if cfg.prototypes == "learned":
@@ -389,8 +449,10 @@ def _device(name: str) -> torch.device:
 
 @torch.no_grad()
 def evaluate(cfg: Config, net: Net, x: torch.Tensor, y: torch.Tensor, mean, std,
-             P: torch.Tensor | None, batch_size: int = 512, *, ranks: Ranks = Ranks()) -> dict[str, float]:
-    """Accuracy, summed squared dissimilarity, SCR and class-direction geometry on (x, y).
+             P: torch.Tensor | None, batch_size: int = 512, *, ranks: Ranks = Ranks(),
+             values: torch.Tensor | None = None, bounds: tuple[float, float] = (0.0, 1.0)) -> dict[str, float]:
+    """Accuracy, summed squared dissimilarity, SCR and class-direction geometry on (x, y); for the
+    value objectives also the mean absolute error ``test_mae`` of the predicted ``values``.
 
     Under DDP each rank embeds its slice of ``x`` and all ranks get the same metrics of the whole.
     """
@@ -403,11 +465,19 @@ def evaluate(cfg: Config, net: Net, x: torch.Tensor, y: torch.Tensor, mean, std,
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             zs.append(net(xb).float())
     z = ranks.gather(torch.cat(zs), len(x))
+    out: dict[str, float] = {}
+    if cfg.objective in VALUE_OBJECTIVES:
+        out["test_mae"] = float((_values(cfg, net, z, bounds) - values.to(device)).abs().mean())
+    directions = _class_directions(cfg, net, P)
+    if directions is None:
+        return out
+    if cfg.objective == "joint":
+        z = z - z[:, :1] * F.one_hot(torch.tensor(0), cfg.dim).to(z)  # the class part: e0's complement
     y = y.to(device)
     pred = _scores(cfg, net, z, P).argmax(dim=1)
-    directions = _class_directions(cfg, net, P)
     geometry = metrics.prototype_geometry(directions)
     return {
+        **out,
         "test_acc": float((pred == y).float().mean()),
         "test_sq_dissim": metrics.summed_sq_dissimilarity(z, directions, y),
         "test_scr": metrics.scr(z, directions, y),
@@ -421,7 +491,7 @@ class Run:
 
     results: dict[str, Any]
     net: Net
-    directions: torch.Tensor  # class directions under the final assignment (prototypes, centres, weights)
+    directions: torch.Tensor | None  # class directions under the final assignment; None for regression
     data: hdata.ImageData = field(repr=False)
 
     @torch.no_grad()
@@ -458,6 +528,12 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
                           long_tail=cfg.long_tail, image_size=cfg.image_size, progress=progress)
     C = data.num_classes
     n_train = len(data.train_y)
+    bounds = (0.0, 1.0)
+    if cfg.objective in VALUE_OBJECTIVES:
+        if data.train_targets is None:
+            raise ConfigError(f"objective {cfg.objective} needs a dataset with a value per image, e.g. "
+                              f"rotated-digits; {data.name} has none")
+        bounds = (float(data.train_targets.min()), float(data.train_targets.max()))  # HPN: the training range
     if min(cfg.batch_size, n_train % cfg.batch_size or cfg.batch_size) < ranks.world:
         raise ConfigError(f"every batch needs at least one image per rank: batch_size {cfg.batch_size} over "
                           f"{n_train} images leaves a batch smaller than the {ranks.world} ranks")
@@ -516,6 +592,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
 
     x_train = data.train_x.to(device)
     y_train = data.train_y.to(device)
+    t_train = data.train_targets.to(device) if data.train_targets is not None else None
     bar = tqdm(range(first_epoch, cfg.epochs), initial=first_epoch, total=cfg.epochs,
                desc=f"{cfg.method} on {data.name}", disable=not progress, unit="epoch")
     for epoch in bar:
@@ -538,6 +615,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
             pos = torch.arange(lo - 1 if cfg.mixing else lo, hi) % size
             local = idx[pos.to(device)]
             xb, yb = x_train[local], y_train[local]
+            tb = t_train[local] if t_train is not None else None
             if randaugment is not None:
                 xb = randaugment.apply(xb, ra_draws[:, pos])
             xb = hdata.normalize(xb, data.mean, data.std)
@@ -553,7 +631,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
                 z = model(xb)
             z = z.float()
             P_eff = dynamic.prototypes_for(P) if dynamic is not None else P
-            loss = _objective(cfg, net, z, P_eff, target)
+            loss = _objective(cfg, net, z, P_eff, target, tb, bounds)
             # This rank's part of the global batch's loss. DDP averages gradients over the ranks, so
             # backpropagating world x part gives the one-process gradient of the global batch.
             part = loss if cfg.objective in SUMMED_OBJECTIVES else loss * (len(target) / size)
@@ -572,10 +650,12 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
         if dynamic is not None:
             row["assignment_changed"] = dynamic.solve(P)  # DL2PA: once per epoch (tau' = 1)
         P_eff = dynamic.prototypes_for(P) if dynamic is not None else P
-        row.update(evaluate(cfg, net, data.test_x, data.test_y, data.mean, data.std, P_eff, ranks=ranks))
+        row.update(evaluate(cfg, net, data.test_x, data.test_y, data.mean, data.std, P_eff, ranks=ranks,
+                            values=data.test_targets, bounds=bounds))
         row["epoch_seconds"] = time.perf_counter() - epoch_start
         history.append(row)
-        bar.set_postfix(loss=f"{row['train_loss']:.3f}", acc=f"{row['test_acc']:.3f}")
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}",
+                        **{k[5:]: f"{row[k]:.3f}" for k in ("test_acc", "test_mae") if k in row})
         if ckpt_path and ranks.rank == 0:
             _save_atomic({
                 "epoch": epoch, "config": config_json, "history": json.dumps(history),
@@ -585,11 +665,13 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
             }, ckpt_path)
     bar.close()
 
-    best = max(history, key=lambda r: r["test_acc"])
+    # The best epoch by accuracy; by error for a regression without classes.
+    best = (min(history, key=lambda r: r["test_mae"]) if cfg.objective in REGRESSION_OBJECTIVES
+            else max(history, key=lambda r: r["test_acc"]))
     results = {
         "config": dataclasses.asdict(cfg),
         "data": {"name": data.name, "source": data.source, "train": len(data.train_y), "test": len(data.test_y),
-                 "classes": data.classes},
+                 "classes": data.classes, **({"bounds": list(bounds)} if cfg.objective in VALUE_OBJECTIVES else {})},
         "history": history,
         "best": best,
         "final": history[-1],
@@ -601,4 +683,5 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
         tmp.write_text(json.dumps(results, indent=2) + "\n")
         os.replace(tmp, out_dir / "results.json")
     P_eff = dynamic.prototypes_for(P) if dynamic is not None else P
-    return Run(results, net, _class_directions(cfg, net, P_eff).cpu(), data)
+    directions = _class_directions(cfg, net, P_eff)
+    return Run(results, net, directions.cpu() if directions is not None else None, data)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -51,8 +52,11 @@ def _train(args: argparse.Namespace) -> int:
     fields = {f.name for f in dataclasses.fields(train.Config)}
     cfg = train.Config(**{k: v for k, v in vars(args).items() if k in fields})
     run = train.train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    if os.environ.get("RANK", "0") != "0":
+        return 0  # under torchrun every rank has the same results: rank 0 reports them
     final, best = run.results["final"], run.results["best"]
-    print(json.dumps({"out": args.out, "final_test_acc": final["test_acc"], "best_test_acc": best["test_acc"],
+    metric = "test_acc" if "test_acc" in best else "test_mae"  # a regression has no accuracy
+    print(json.dumps({"out": args.out, f"final_{metric}": final[metric], f"best_{metric}": best[metric],
                       "best_epoch": best["epoch"], "wall_seconds": run.results["provenance"]["wall_seconds"]}, indent=2))
     return 0
 

@@ -144,9 +144,15 @@ def not_runnable(row: experiments.Row) -> str:
 
 
 def config_differences(written: dict[str, Any], cfg: Config) -> list[str]:
-    """Config fields in which a results.json's config differs from ``cfg`` (resolved); device aside."""
+    """Config fields in which a results.json's config differs from ``cfg`` (resolved); device aside.
+
+    A field that Config gained after the run was written counts as its default (which keeps the old
+    behaviour), so adding a field does not make every finished run stale.
+    """
     want = dataclasses.asdict(cfg.resolved())
-    return sorted(k for k in set(want) | set(written) if k != "device" and written.get(k) != want.get(k))
+    defaults = {f.name: f.default for f in dataclasses.fields(Config)}
+    had = {**{k: defaults[k] for k in want if k not in written and k in defaults}, **written}
+    return sorted(k for k in set(want) | set(had) if k != "device" and had.get(k) != want.get(k))
 
 
 def plan(table_key: str, profile: str = "quick", seeds: int = 1, *, datasets: dict[str, str] | None = None,

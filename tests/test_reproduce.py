@@ -187,3 +187,16 @@ def test_a_failing_run_is_reported_and_the_others_go_on(tiny, monkeypatch):
     assert summary[0]["status"] == "failed" and "DataError" in summary[0]["error"]
     assert "imagefolder path not found" in summary[0]["error"] and str(jobs[0].notebook_path) in summary[0]["error"]
     assert not jobs[0].export_path.exists()
+
+
+def test_a_config_field_added_later_does_not_make_runs_stale():
+    import dataclasses
+
+    from hpnb.train import Config
+
+    cfg = Config(dataset="digits", method="hpn", epochs=1)
+    written = dataclasses.asdict(cfg.resolved())
+    del written["task_weight"]  # a results.json written before Config had this field
+    assert reproduce.config_differences(written, cfg) == []
+    written["epochs"] = 2
+    assert reproduce.config_differences(written, cfg) == ["epochs"]

@@ -47,6 +47,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from hpnb.losses import DPNP_LAMBDAS
 from hpnb.train import Config, ConfigError
 
 # Abstract dataset name -> the default spec of hpnb.data.load (official release under data_dir()).
@@ -340,9 +341,8 @@ _PSC_NOTE = "PSC = the ce preset (embedding d + linear classifier), trained with
 _PSC_FROM_HPN = "the paper's PSC number at d = C is HPN Table 1's one-hot number, relabelled"
 _ETF_NOTE = ("ETF [Yang et al. 2022] mapped to a fixed simplex (prototypes 'simplex', static assignment) trained "
              "with the dl2pa objective: its dot-regression loss is DL2PA Eq. 6, half of (1 - cos)^2")
-_LT_NOTE = ("long-tail recipe mapped: SGD lr 0.1 as the paper, but wd 1e-4 (paper 2e-4), x0.1 at 40%/80% "
-            "(paper 160/180 of 200), no warm-up, no mixup and no inverse-frequency loss weighting: Config "
-            "has no recipe or switch for these")
+_LT_NOTE = ("long-tail recipe as DL2PA §4.1 (SGD 0.1, wd 2e-4, x0.1 at epochs 160/180 of 200: recipe 'dl2pa-lt'), "
+            "but without the paper's mixup and inverse-frequency loss weighting, which Config has no switch for")
 
 
 def _dl2pa_row(label: str, dataset: str, dim: int, who: str, acc: float | None, *, extra: dict[str, Any] | None = None,
@@ -431,7 +431,7 @@ def _dl2pa_longtail(dataset: str, name: str, settings: list[tuple[str, str, int,
     rows = []
     for label, who, d, numbers in settings:
         for factor, acc in zip(("0.005", "0.01", "0.02"), numbers):
-            extra = {"epochs": 200, "lr": 0.1, "recipe": "dl2pa", "long_tail": f"exp:{factor}"}
+            extra = {"epochs": 200, "recipe": "dl2pa-lt", "long_tail": f"exp:{factor}"}
             rows.append(_dl2pa_row(f"{label}, {name}, d = {d}, imbalance {factor}", dataset, d, who, acc,
                                    extra=extra, note=_LT_NOTE, not_runnable=not_runnable))
     return rows
@@ -509,8 +509,11 @@ def _dpnp_row(method: str, dataset: str, standard: bool, paper: dict[str, float]
         notes.append("hpnb's resnet18 adds a Linear(512, 512) head before the classifier, which DPNP's standard "
                      "ResNet-18 does not have")
     elif method in ("DPP (Ours)", "DPNP (Ours)"):
-        notes.append("the paper re-tunes the lambdas for the reduced network (CIFAR-10: 0.01/0.01/0.02, others "
-                     "0.1/0.1/0.2); Config has no lambda fields, so the losses' defaults 0.1/0.1/0.1 are used")
+        # DPNP §V-B re-tunes the lambdas for the reduced network (hpnb.losses.DPNP_LAMBDAS).
+        lam = DPNP_LAMBDAS["reduced_cifar10" if dataset == "cifar10" else "reduced_other"]
+        config.update(zip(("lambda_pos", "lambda_neg_sample", "lambda_neg_class"), lam))
+        if method == "DPP (Ours)":
+            config = {k: v for k, v in config.items() if k not in ("lambda_neg_sample", "lambda_neg_class")}
     if method == "CL":
         notes.append("the paper does not give lambda_center; Config's center_weight default 0.01 is used")
     return Row(f"{method}, {column}", config, paper, "; ".join(notes), "; ".join(missing))
@@ -522,7 +525,7 @@ def _dpnp_accuracy(key: str, source: str, title: str, standard: bool, numbers: d
                  for m in _DPNP_METHODS for ds, a in zip(datasets, numbers[m]))
     return Table(key=key, paper="DPNP", source=source, title=title, metrics=("test_acc",), rows=rows,
                  note="CPN, CCL and SCCL are not runnable (methods hpnb lacks), nor are Flower-102 rows (no loader). "
-                      "Reduced-network DPP/DPNP rows run with the standard lambdas (Config has no lambda fields).")
+                      "Reduced-network DPP/DPNP rows use the paper's re-tuned lambdas.")
 
 
 def _dpnp_table1() -> Table:

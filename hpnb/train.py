@@ -68,6 +68,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     "hmpn": {"optimizer": "adam", "lr": 1e-3, "momentum": 0.0, "weight_decay": 0.0, "milestones": ()},
     # DPNP §V-B: SGD 0.1, momentum 0.9, wd 5e-4, x0.1 at 25/50/75%.
     "dpnp": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4, "milestones": (0.25, 0.5, 0.75)},
+    # DL2PA §4.1, long-tailed CIFAR: SGD 0.1, momentum 0.9, wd 2e-4, x0.1 at epochs 160 and 180 of 200.
+    "dl2pa-lt": {"optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 2e-4, "milestones": (0.8, 0.9)},
 }
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -123,6 +125,9 @@ class Config:
     image_size: int | None = None      # resize images to this side (HMPN: CIFAR-100 at 64)
     alpha: float = 40.0                # DPNP prototype radius
     center_weight: float = 0.01        # weight of the centre loss beside softmax CE
+    lambda_pos: float = 0.1            # DPNP/DPP pull to the own prototype (DPNP Eq. 10)
+    lambda_neg_sample: float = 0.1     # DPNP repulsion of a sample from its nearest rival prototype
+    lambda_neg_class: float = 0.1      # DPNP repulsion between nearest prototypes
     task_weight: float | None = None   # regression weight w of multitask (and optionally joint): w L_r + (1 - w) L_c
     device: str = "auto"               # "auto" (CUDA if available), "cpu", "cuda", "cuda:1", ...
     compile: bool = False              # torch.compile the embedding net (checkpoints stay loadable without)
@@ -244,8 +249,10 @@ def _objective(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None, y
     if cfg.objective == "center":
         return (losses.softmax_ce(net.classifier(z), y, reduction="mean")
                 + cfg.center_weight * losses.center_loss(z, net.centers, y, reduction="mean"))
-    part = losses.dpnp if cfg.objective == "dpnp" else losses.dpp
-    return part(z, net.protos, y, alpha=cfg.alpha).total
+    if cfg.objective == "dpp":
+        return losses.dpp(z, net.protos, y, alpha=cfg.alpha, lambda_pos=cfg.lambda_pos).total
+    return losses.dpnp(z, net.protos, y, alpha=cfg.alpha, lambda_pos=cfg.lambda_pos,
+                       lambda_neg_sample=cfg.lambda_neg_sample, lambda_neg_class=cfg.lambda_neg_class).total
 
 
 def _scores(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None) -> torch.Tensor:

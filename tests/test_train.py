@@ -1,6 +1,7 @@
 """The trainer: it learns, every preset runs, a killed run resumes to the same result, bad configs
 fail clearly."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -218,3 +219,20 @@ def test_value_objective_config_errors(fields, message):
     cfg = train.Config(**{"dataset": "rotated-digits", "dim": 3, "epochs": 1, "device": "cpu", **fields})
     with pytest.raises(train.ConfigError, match=message):
         train.train(cfg, progress=False)
+
+
+def test_dpnp_lambdas_reach_the_loss():
+    cfg = quick("dpnp", lambda_pos=0.3, lambda_neg_sample=0.0, lambda_neg_class=0.0).resolved()
+    net = train.Net(cfg, 10, 1, 8)
+    z, y = torch.randn(16, 8, generator=torch.Generator().manual_seed(0)), torch.arange(16) % 10
+    as_dpp = train._objective(dataclasses.replace(cfg, objective="dpp"), net, z, None, y)
+    assert torch.allclose(train._objective(cfg, net, z, None, y), as_dpp)
+    pulled = train._objective(dataclasses.replace(cfg, lambda_neg_class=1.0), net, z, None, y)
+    assert not torch.allclose(pulled, as_dpp)
+
+
+def test_long_tail_recipe_steps_at_160_and_180_of_200():
+    cfg = quick("dl2pa", recipe="dl2pa-lt", epochs=10, train_limit=200)
+    run = train.train(cfg, progress=False)
+    lrs = [r["lr"] for r in run.results["history"]]  # the rate after each epoch's scheduler step
+    assert lrs[:7] == pytest.approx([0.1] * 7) and lrs[7:] == pytest.approx([0.01, 0.001, 0.001])

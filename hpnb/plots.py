@@ -592,3 +592,137 @@ def similarity_heatmaps(
     if title:
         fig.suptitle(title)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 6: regression and the joint task (HPN §2.2-2.3, Fig. 5).
+
+
+def joint_sphere(
+    z: torch.Tensor,
+    classes: torch.Tensor,
+    values: torch.Tensor,
+    *,
+    class_names: Sequence[str] | None = None,
+    prototypes: torch.Tensor | None = None,
+    axis: torch.Tensor | None = None,
+    value_label: str = "value",
+    max_points: int = 2000,
+    seed: int = 0,
+    title: str = "Joint regression and classification on S²",
+) -> go.Figure:
+    """Interactive S² in the spirit of HPN Fig. 5: test embeddings coloured by class or by value.
+
+    ``z`` (N, 3) raw embeddings, drawn at z/|z|; ``classes`` (N,) class indices; ``values`` (N,)
+    the regression targets. A dropdown switches between one trace coloured by class (discrete
+    colours, hover: class and value) and one coloured by value (continuous scale with a colour bar).
+    ``prototypes`` (C, 3) are drawn as labelled diamonds and ``axis`` (3,), the upper bound p_u, as
+    the two bounds ±p_u joined by a line. At most ``max_points`` points (a seeded random subset).
+    """
+    pts = _unit_rows(z)
+    if pts.ndim != 2 or pts.shape[1] != 3:
+        raise ValueError(f"joint_sphere draws d = 3 only, got embeddings of shape {tuple(z.shape)}")
+    labels = classes.detach().cpu().long().numpy()
+    vals = values.detach().cpu().double().numpy().reshape(-1)
+    if len(labels) != len(pts) or len(vals) != len(pts):
+        raise ValueError(f"joint_sphere needs one class and one value per point: {len(pts)} points, "
+                         f"{len(labels)} classes, {len(vals)} values")
+    if len(pts) > max_points:
+        keep = np.sort(np.random.default_rng(seed).permutation(len(pts))[:max_points])
+        pts, labels, vals = pts[keep], labels[keep], vals[keep]
+    n_classes = int(labels.max()) + 1 if prototypes is None else max(int(labels.max()) + 1, len(prototypes))
+    names = list(class_names) if class_names is not None else [str(k) for k in range(n_classes)]
+    hover = [f"class {names[int(c)]}, {value_label} {v:.1f}" for c, v in zip(labels, vals)]
+    fig = go.Figure([_sphere_surface()])
+    fig.add_trace(go.Scatter3d(
+        x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], mode="markers", name="coloured by class",
+        marker={"size": 2.8, "opacity": 0.8, "color": [CLASS_COLOURS[int(c) % len(CLASS_COLOURS)] for c in labels]},
+        text=hover, hovertemplate="%{text}<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter3d(
+        x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], mode="markers", name=f"coloured by {value_label}", visible=False,
+        marker={"size": 2.8, "opacity": 0.8, "color": vals, "colorscale": "Viridis", "showscale": True,
+                "colorbar": {"title": {"text": value_label}, "len": 0.6}},
+        text=hover, hovertemplate="%{text}<extra></extra>",
+    ))
+    fixed = []
+    if prototypes is not None:
+        P = _unit_rows(prototypes) * 1.04
+        if P.shape[1] != 3:
+            raise ValueError(f"joint_sphere draws d = 3 only, got prototypes of shape {tuple(prototypes.shape)}")
+        fixed.append(len(fig.data))
+        fig.add_trace(go.Scatter3d(
+            x=P[:, 0], y=P[:, 1], z=P[:, 2], mode="markers+text", name="class prototypes",
+            text=names[:len(P)], textposition="top center",
+            marker={"size": 7, "symbol": "diamond", "line": {"color": "#000", "width": 2},
+                    "color": [CLASS_COLOURS[k % len(CLASS_COLOURS)] for k in range(len(P))]},
+            hovertemplate="prototype of class %{text}<extra></extra>",
+        ))
+    if axis is not None:
+        u = _unit_rows(axis.reshape(1, -1))[0] * 1.08
+        if u.shape[0] != 3:
+            raise ValueError(f"joint_sphere draws d = 3 only, got an axis of shape {tuple(axis.shape)}")
+        fixed.append(len(fig.data))
+        fig.add_trace(go.Scatter3d(
+            x=[-u[0], u[0]], y=[-u[1], u[1]], z=[-u[2], u[2]], mode="lines+markers+text", name="bounds p_l, p_u",
+            text=["p_l (lower bound)", "p_u (upper bound)"], textposition="top center",
+            line={"color": "#000", "width": 4}, marker={"size": 5, "color": "#000"},
+            hovertemplate="%{text}<extra></extra>",
+        ))
+    n = len(fig.data)
+
+    def visible(trace: int) -> list[bool]:
+        return [i == 0 or i == trace or i in fixed for i in range(n)]
+
+    buttons = [{"label": "colour by class", "method": "update",
+                "args": [{"visible": visible(1)}, {"title.text": f"{title}: coloured by class"}]},
+               {"label": f"colour by {value_label}", "method": "update",
+                "args": [{"visible": visible(2)}, {"title.text": f"{title}: coloured by {value_label}"}]}]
+    scene_axis = {"range": [-1.15, 1.15], "showticklabels": False, "title": ""}
+    fig.update_layout(
+        title={"text": f"{title}: coloured by class"},
+        updatemenus=[{"buttons": buttons, "x": 0.97, "y": 1.0, "xanchor": "right", "yanchor": "top",
+                      "direction": "down"}],
+        scene={"xaxis": scene_axis, "yaxis": scene_axis, "zaxis": scene_axis, "aspectmode": "cube"},
+        margin={"l": 0, "r": 0, "t": 60, "b": 0}, height=620, showlegend=False,
+    )
+    return fig
+
+
+def predicted_vs_true(
+    panels: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
+    *,
+    bounds: tuple[float, float] | None = None,
+    unit: str = "",
+    title: str = "",
+):
+    """Scatter of predicted against true values, one panel per entry ``name: (true, predicted)``.
+
+    Each panel draws the diagonal, the bounds (if given) as dotted lines and the MAE in its title.
+    Returns a ``matplotlib.figure.Figure`` (not registered with pyplot; ``display`` it).
+    """
+    from matplotlib.figure import Figure
+
+    if not panels:
+        raise ValueError("predicted_vs_true needs at least one panel")
+    fig = Figure(figsize=(3.4 * len(panels), 3.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels), squeeze=False)[0])
+    suffix = f" ({unit})" if unit else ""
+    for i, (ax, (name, (true, pred))) in enumerate(zip(axes, panels.items())):
+        t = true.detach().cpu().double().numpy().reshape(-1)
+        p = pred.detach().cpu().double().numpy().reshape(-1)
+        lo = float(min(t.min(), p.min())) if bounds is None else bounds[0]
+        hi = float(max(t.max(), p.max())) if bounds is None else bounds[1]
+        ax.plot([lo, hi], [lo, hi], color="#555", linewidth=1, linestyle="--")
+        if bounds is not None:
+            for b in bounds:
+                ax.axhline(b, color="#999", linewidth=0.8, linestyle=":")
+        ax.scatter(t, p, s=6, alpha=0.6, color=PATH_COLOURS[i % len(PATH_COLOURS)], linewidths=0)
+        ax.set_title(f"{name}\nMAE {np.abs(p - t).mean():.1f}{(' ' + unit) if unit else ''}", fontsize=9)
+        ax.set_xlabel(f"true{suffix}")
+        ax.set_aspect("equal")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"predicted{suffix}")
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -200,3 +200,17 @@ def test_a_config_field_added_later_does_not_make_runs_stale():
     assert reproduce.config_differences(written, cfg) == []
     written["epochs"] = 2
     assert reproduce.config_differences(written, cfg) == ["epochs"]
+
+
+def test_every_config_field_is_a_parameter_of_the_experiment_notebook():
+    import ast
+    import dataclasses
+
+    import nbformat
+
+    from hpnb.train import Config
+
+    nb = nbformat.read(reproduce.EXPERIMENT_NOTEBOOK, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    names = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets}
+    assert {f.name for f in dataclasses.fields(Config)} <= names

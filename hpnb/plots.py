@@ -375,6 +375,19 @@ def _unit_rows(x: torch.Tensor) -> np.ndarray:
     return a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
 
 
+def _sphere_menu_layout(fig: go.Figure, buttons: list[dict], title: str) -> go.Figure:
+    """A unit-sphere scene (cube aspect, no ticks) with a dropdown of ``buttons`` at the top right."""
+    axis = {"range": [-1.15, 1.15], "showticklabels": False, "title": ""}
+    fig.update_layout(
+        title={"text": title},
+        updatemenus=[{"buttons": buttons, "x": 0.97, "y": 1.0, "xanchor": "right", "yanchor": "top",
+                      "direction": "down"}],
+        scene={"xaxis": axis, "yaxis": axis, "zaxis": axis, "aspectmode": "cube"},
+        margin={"l": 0, "r": 0, "t": 60, "b": 0}, height=620, showlegend=False,
+    )
+    return fig
+
+
 def feature_spheres(
     embeddings: Mapping[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
     *,
@@ -433,15 +446,7 @@ def feature_spheres(
 
     buttons = [{"label": m, "method": "update",
                 "args": [{"visible": visible(i)}, {"title.text": f"{title}: {m}"}]} for i, m in enumerate(methods)]
-    axis = {"range": [-1.15, 1.15], "showticklabels": False, "title": ""}
-    fig.update_layout(
-        title={"text": f"{title}: {methods[0]}"},
-        updatemenus=[{"buttons": buttons, "x": 0.97, "y": 1.0, "xanchor": "right", "yanchor": "top",
-                      "direction": "down"}],
-        scene={"xaxis": axis, "yaxis": axis, "zaxis": axis, "aspectmode": "cube"},
-        margin={"l": 0, "r": 0, "t": 60, "b": 0}, height=620, showlegend=False,
-    )
-    return fig
+    return _sphere_menu_layout(fig, buttons, f"{title}: {methods[0]}")
 
 
 def angle_histograms(
@@ -678,15 +683,7 @@ def joint_sphere(
                 "args": [{"visible": visible(1)}, {"title.text": f"{title}: coloured by class"}]},
                {"label": f"colour by {value_label}", "method": "update",
                 "args": [{"visible": visible(2)}, {"title.text": f"{title}: coloured by {value_label}"}]}]
-    scene_axis = {"range": [-1.15, 1.15], "showticklabels": False, "title": ""}
-    fig.update_layout(
-        title={"text": f"{title}: coloured by class"},
-        updatemenus=[{"buttons": buttons, "x": 0.97, "y": 1.0, "xanchor": "right", "yanchor": "top",
-                      "direction": "down"}],
-        scene={"xaxis": scene_axis, "yaxis": scene_axis, "zaxis": scene_axis, "aspectmode": "cube"},
-        margin={"l": 0, "r": 0, "t": 60, "b": 0}, height=620, showlegend=False,
-    )
-    return fig
+    return _sphere_menu_layout(fig, buttons, f"{title}: coloured by class")
 
 
 def predicted_vs_true(

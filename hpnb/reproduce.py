@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from hpnb import experiments
+from hpnb.data import KNOWN_SPECS
 from hpnb.prototypes import data_dir
 from hpnb.train import Config, ConfigError
 
@@ -50,9 +51,6 @@ RESULTS_DIR = ROOT / "data" / "results"   # committed: small JSON per finished r
 # Size of the evaluation split the papers' summed metrics are over (the standard test / validation
 # split of each abstract dataset), to put them per image next to ours.
 PAPER_TEST_IMAGES: dict[str, int] = {"cifar10": 10_000, "cifar100": 10_000, "tinyimagenet": 10_000}
-
-_SPEC_KINDS = ("digits", "imagefolder", "cifar10-jpeg")
-
 
 def default_out_root() -> Path:
     return data_dir() / "runs"
@@ -73,14 +71,17 @@ def parse_data(items: Sequence[str] | None) -> dict[str, str]:
         if not sep or not name or not spec:
             raise ConfigError(f"--data expects NAME=SPEC (e.g. cifar10=cifar10-jpeg:/path/to/dir), got {item!r}")
         kind, colon, arg = spec.partition(":")
-        if kind not in _SPEC_KINDS:
+        # hpnb.data.KNOWN_SPECS: "kind", "kind:PATH" (a path required) or "kind[:DIR]" (optional).
+        forms = {k.split(":")[0].split("[")[0]: k for k in KNOWN_SPECS}
+        if kind not in forms:
             raise ConfigError(f"--data {name}: unknown dataset kind {kind!r} in {spec!r}; "
-                              f"known: digits, imagefolder:PATH, cifar10-jpeg:DIR")
-        if kind != "digits":
-            if not colon or not arg.strip():
-                raise ConfigError(f"--data {name}: {kind} needs a path, e.g. {kind}:/path/to/data")
+                              f"known: {', '.join(KNOWN_SPECS)}")
+        needs_path = ":" in forms[kind] and "[" not in forms[kind]
+        if needs_path and (not colon or not arg.strip()):
+            raise ConfigError(f"--data {name}: {kind} needs a path, e.g. {kind}:/path/to/data")
+        if colon and arg.strip():
             path = Path(arg.strip()).expanduser().resolve()   # absolute: the kernel's cwd is book/
-            if not path.exists():
+            if needs_path and not path.exists():  # an official release's DIR may be created by its download
                 raise ConfigError(f"--data {name}: path not found: {path}")
             spec = f"{kind}:{path}"
         out[name] = spec

@@ -152,6 +152,10 @@ def test_slug_and_data_specs(tmp_path):
     assert reproduce.slug("MCE, mixed prototypes (Eq. 4)") == "mce-mixed-prototypes-eq-4"
     specs = reproduce.parse_data([f"cifar10=cifar10-jpeg:{tmp_path}", "digits=digits"])
     assert specs == {"cifar10": f"cifar10-jpeg:{tmp_path.resolve()}", "digits": "digits"}
+    # the official releases take an optional folder, which their download may still have to create
+    later = tmp_path / "not-yet"
+    assert reproduce.parse_data(["cifar100=cifar100", f"tinyimagenet=tinyimagenet:{later}"]) == {
+        "cifar100": "cifar100", "tinyimagenet": f"tinyimagenet:{later.resolve()}"}
 
 
 def test_placement_tables_and_rows_that_cannot_run(monkeypatch, tmp_path, capsys):

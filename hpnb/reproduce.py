@@ -1,6 +1,6 @@
 """Reproduce a paper table: run ``book/08_experiment.ipynb`` once per row and seed, collect results.
 
-``python -m hpnb reproduce TABLE --profile quick|paper [--seeds N]`` plans one run per row of
+``python -m hpnb reproduce TABLE --profile quick|cpu|paper [--seeds N]`` plans one run per row of
 :data:`hpnb.experiments.TABLES` ``[TABLE]`` and seed, executes the experiment notebook with papermill
 for each (the row's :func:`~hpnb.experiments.row_config` as parameters) and exports a small copy of
 every finished results.json. Layouts:

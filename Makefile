@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.hpnb-installed
-# One thread per pytest worker: two workers on two cores, no oversubscription.
-TEST_ENV := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# One thread per pytest worker by default: two workers on two cores, no oversubscription.
+# `OMP_NUM_THREADS=2 make test` runs the same tests with two threads per worker.
+OMP_NUM_THREADS ?= 1
+TEST_ENV := OMP_NUM_THREADS=$(OMP_NUM_THREADS) MKL_NUM_THREADS=$(OMP_NUM_THREADS)
 
 .PHONY: book test clean
 

@@ -51,7 +51,7 @@ def _train(args: argparse.Namespace) -> int:
 
     fields = {f.name for f in dataclasses.fields(train.Config)}
     cfg = train.Config(**{k: v for k, v in vars(args).items() if k in fields})
-    run = train.train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    run = train.train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun every rank has the same results: rank 0 reports them
     final, best = run.results["final"], run.results["best"]
@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train one configuration; writes checkpoint.pt and results.json")
     _add_config_flags(t)
     t.add_argument("--out", required=True, help="run folder (checkpoint.pt, results.json)")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present (epochs may grow "
+                   "where the recipe's schedule is unchanged for the epochs already run)")
+    t.add_argument("--overwrite", action="store_true", help="replace the run OUT already holds")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
 

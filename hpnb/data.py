@@ -52,6 +52,7 @@ import tarfile
 import tempfile
 import threading
 import urllib.request
+import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -342,7 +343,16 @@ def _folder_source(path: Path) -> _Source:
             if not entry.is_dir() or _hidden(entry.name):
                 continue
             files = []
+            seen_dirs: set[str] = set()
+            split_real = os.path.realpath(split_dir)
             for dirpath, dirnames, filenames in os.walk(entry.path, followlinks=True):
+                real = os.path.realpath(dirpath)
+                if real in seen_dirs or os.path.commonpath([real, split_real]) == real:
+                    # a symlink loop, or a link up to a folder holding other classes: their images
+                    # would be read again under this class's label
+                    raise DataError(f"{dirpath} links back to {real}, a folder already read: remove the "
+                                    f"link (a symlink loop would label other images {entry.name!r})")
+                seen_dirs.add(real)
                 dirnames[:] = sorted(d for d in dirnames if not _hidden(d))
                 for fname in sorted(filenames):
                     if _is_image(fname) and not _hidden(fname):
@@ -518,22 +528,21 @@ def _load_cache(path: Path, key: dict) -> ImageData | None:
 
 
 def _save_cache(path: Path, key: dict, data: ImageData) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Store the decoded data set; a failed write (a full disk) only loses the cache, not the run."""
+    from hpnb.files import write_atomic
+
     payload = {
         "key": _key_text(key),
         "train_x": data.train_x, "train_y": data.train_y, "test_x": data.test_x, "test_y": data.test_y,
         "classes": list(data.classes), "mean": list(data.mean), "std": list(data.std),
         "name": data.name, "source": data.source,
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600
-        os.replace(tmp, path)  # atomic: readers never see a half-written cache
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, lambda f: torch.save(payload, f))  # readers never see a half-written cache
+    except OSError as err:
+        warnings.warn(f"data cache not written ({err.strerror or err}): {path}; the run goes on without it",
+                      stacklevel=2)
 
 
 def _decode_source(source: _Source, name: str, source_text: str, progress: bool) -> ImageData:
@@ -618,14 +627,26 @@ def _verify_sha256(path: Path, expected: str) -> str:
 
 def _unpack_cifar10(zips: dict[str, Path], sums: dict[str, str], root: Path, progress: bool) -> Path:
     """Unpack both zips' ``cifar10-jpeg/<split>/`` into ``root/cifar10-jpeg/`` atomically."""
-    from tqdm.auto import tqdm
-
     target = root / "cifar10-jpeg"
     marker_text = json.dumps({zips[s].name: sums[s] for s in _SPLITS}, sort_keys=True)
     marker = ".hpnb-source.json"
     if (target / marker).is_file() and (target / marker).read_text() == marker_text:
         return target
     root.mkdir(parents=True, exist_ok=True)
+    from hpnb.files import exclusive
+
+    # One unpacker at a time: a second run started together waits, then finds the finished copy
+    # instead of replacing the folder the first one is reading.
+    with exclusive(root):
+        if (target / marker).is_file() and (target / marker).read_text() == marker_text:
+            return target
+        return _unpack_cifar10_locked(zips, marker, marker_text, root, target, progress)
+
+
+def _unpack_cifar10_locked(zips: dict[str, Path], marker: str, marker_text: str, root: Path, target: Path,
+                           progress: bool) -> Path:
+    from tqdm.auto import tqdm
+
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=".cifar10-jpeg-unpack-"))
     try:
         os.chmod(tmp, 0o755)  # mkdtemp makes it 0700
@@ -650,14 +671,7 @@ def _unpack_cifar10(zips: dict[str, Path], sums: dict[str, str], root: Path, pro
         (tmp / marker).write_text(marker_text)
         if target.exists():
             shutil.rmtree(target)  # an unpack of other files (the marker differs): replace it
-        try:
-            os.rename(tmp, target)
-        except OSError:
-            # Another process finished first; use its copy if it is the same data.
-            if (target / marker).is_file() and (target / marker).read_text() == marker_text:
-                shutil.rmtree(tmp, ignore_errors=True)
-                return target
-            raise
+        os.rename(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

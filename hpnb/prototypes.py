@@ -27,6 +27,7 @@ import hashlib
 import json
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Callable
 
@@ -445,20 +446,38 @@ def place(
     if cache_dir is True:
         cache_dir = data_dir() / "prototypes"
     path = _cache_path(args, Path(cache_dir)) if cache_dir else None
-    if path is not None and path.exists():
-        stored = torch.load(path, map_location="cpu", weights_only=True)
-        if stored.get("args") == args:
-            return stored["prototypes"]
+    stored = _read_cache(path, args) if path is not None else None
+    if stored is not None:
+        return stored
 
     P = _solve(method, c, d, int(seed), steps, device, embeddings=embeddings).detach().float().cpu()
     P = F.normalize(P, dim=1).contiguous()
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        torch.save({"prototypes": P, "args": args}, tmp)
-        os.replace(tmp, path)  # atomic: a killed run never leaves a half-written cache entry
-        path.with_suffix(".json").write_text(json.dumps(args, indent=2) + "\n")
+        _write_cache(path, P, args)
     return P
+
+
+def _read_cache(path: Path, args: dict) -> torch.Tensor | None:
+    """The cached prototypes for ``args``, or None: a missing, unreadable or foreign entry is a miss."""
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+        if stored.get("args") == args and isinstance(stored.get("prototypes"), torch.Tensor):
+            return stored["prototypes"]
+    except Exception:  # absent, truncated, corrupted: recompute (and the write below repairs it)
+        pass
+    return None
+
+
+def _write_cache(path: Path, P: torch.Tensor, args: dict) -> None:
+    """Store an entry atomically; a failed write (full or read-only disk) only loses the cache."""
+    from hpnb.files import write_atomic
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, lambda f: torch.save({"prototypes": P, "args": args}, f))
+        write_atomic(path.with_suffix(".json"), json.dumps(args, indent=2) + "\n")
+    except OSError as err:
+        warnings.warn(f"prototype cache not written ({err.strerror or err}): {path}", stacklevel=3)
 
 
 def joint(

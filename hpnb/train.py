@@ -30,10 +30,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import platform
 import subprocess
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +51,7 @@ from hpnb import augment as haugment
 from hpnb import data as hdata
 from hpnb import losses, metrics, mixing, models, prototypes
 from hpnb.assignment import DynamicAssignment
+from hpnb.files import FolderBusy, run_lock, write_atomic
 
 OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "center", "dpp", "dpnp",
               "hpn_regression", "squared_regression", "joint", "multitask")
@@ -96,6 +99,14 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 class ConfigError(ValueError):
     """A configuration that cannot run (unknown name, impossible combination or dimensions)."""
+
+
+class Diverged(ConfigError):
+    """The loss became NaN or infinite: the run stops, its last good checkpoint kept."""
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 @dataclass
@@ -156,6 +167,16 @@ class Config:
             (self.dim >= 1, f"dim must be >= 1, got {self.dim}"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),
             (isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}"),
+            (_finite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr!r}"),
+            (_finite(self.alpha) and self.alpha > 0, f"alpha (the DPNP radius) must be a finite number > 0, got {self.alpha!r}"),
+            (all(_finite(v) and v >= 0 for v in (self.center_weight, self.lambda_pos, self.lambda_neg_sample,
+                                                 self.lambda_neg_class)),
+             "center_weight and the lambdas must be finite numbers >= 0"),
+            (self.image_size is None or 8 <= self.image_size <= 1024,
+             f"image_size must be between 8 and 1024 pixels, got {self.image_size!r}"),
+            (self.train_limit is None or self.train_limit >= 1, f"train_limit must be >= 1, got {self.train_limit!r}"),
+            (self.test_limit is None or self.test_limit >= 1, f"test_limit must be >= 1, got {self.test_limit!r}"),
+            (_device_name_ok(self.device), f"unknown device {self.device!r}; use auto, cpu, cuda or cuda:N"),
         ]
         for ok, message in checks:
             if not ok:
@@ -440,9 +461,94 @@ def _provenance(device: torch.device) -> dict[str, Any]:
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    write_atomic(path, lambda f: torch.save(obj, f))
+
+
+def _strict(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by None, so that it is strict JSON."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    return obj
+
+
+_RUN_FILES = ("checkpoint.pt", "results.json")
+
+
+@contextmanager
+def _out_folder(out_dir: Path | None, resume: bool, overwrite: bool, rank: int) -> Iterator[None]:
+    """Create, check and lock the run folder; refuse to replace a run without ``overwrite``."""
+    if out_dir is None or rank != 0:
+        yield
+        return
+    if str(out_dir) in ("", "."):
+        raise ConfigError("out must name a run folder, not the current directory")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"out {out_dir} exists and is not a folder")
+    created = not out_dir.exists()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"cannot create the run folder {out_dir}: {err.strerror}") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise ConfigError(f"the run folder {out_dir} is not writable")
+    try:
+        with run_lock(out_dir):
+            present = [name for name in _RUN_FILES if (out_dir / name).exists()]
+            if present and overwrite:
+                for name in present:
+                    (out_dir / name).unlink()
+            elif present and not resume:
+                raise ConfigError(f"{out_dir} already holds a run ({', '.join(present)}); pass --resume to continue "
+                                  "it, --overwrite to replace it, or use another --out")
+            yield
+    except FolderBusy as err:
+        raise ConfigError(str(err)) from None
+    except BaseException:
+        if created and {p.name for p in out_dir.iterdir()} <= {".lock"}:  # refused before writing anything
+            (out_dir / ".lock").unlink(missing_ok=True)
+            out_dir.rmdir()
+        raise
+
+
+def _load_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # truncated, empty, random or foreign bytes: torch raises many kinds
+        raise ConfigError(f"{path} is not a readable hpnb checkpoint ({type(err).__name__}); delete it or pass "
+                          "--overwrite to start the run afresh") from None
+    if not isinstance(state, dict) or not {"epoch", "config", "model"} <= set(state):
+        raise ConfigError(f"{path} is not an hpnb checkpoint; delete it or pass --overwrite to start the run afresh")
+    return state
+
+
+def _resumable(saved_json: str, cfg: Config, done: int, milestones: list[int], path: Path) -> None:
+    """Refuse a resume under another config; a longer (or shorter) ``epochs`` is allowed when the
+    learning rate of the epochs already run is the same under the new schedule."""
+    saved = json.loads(saved_json)
+    current = dataclasses.asdict(cfg)
+    differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+    hint = "use another --out, or --overwrite to replace the run"
+    if differ and differ != ["epochs"]:
+        raise ConfigError(f"{path} was written by another config (differs in {', '.join(differ)}); {hint}")
+    if differ:
+        old = sorted({max(1, round(f * saved["epochs"])) for f in RECIPES[cfg.recipe]["milestones"]})
+        if [m for m in old if m <= done] != [m for m in milestones if m <= done] or cfg.epochs < done:
+            raise ConfigError(f"{path} ran {done} of {saved['epochs']} epochs; with epochs {cfg.epochs} the "
+                              f"{cfg.recipe} schedule's steps (epochs {milestones}) would differ for the epochs "
+                              f"already run (epochs {old}); {hint}")
+
+
+def _device_name_ok(name: Any) -> bool:
+    if name == "auto":
+        return True
+    try:
+        return torch.device(name).type in ("cpu", "cuda", "mps", "xpu")
+    except (RuntimeError, TypeError, ValueError):
+        return False
 
 
 def _device(name: str) -> torch.device:
@@ -451,6 +557,8 @@ def _device(name: str) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {name!r} asked for, but CUDA is not available here")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {name!r} asked for, but only {torch.cuda.device_count()} CUDA device(s) exist")
     return device
 
 
@@ -511,17 +619,30 @@ class Run:
         return torch.cat(out)
 
 
-def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, progress: bool = True,
-          data: hdata.ImageData | None = None) -> Run:
+def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, overwrite: bool = False,
+          progress: bool = True, data: hdata.ImageData | None = None) -> Run:
     """Train ``cfg``; write checkpoint.pt and results.json under ``out`` (if given).
 
-    ``data`` may be passed in to share one loaded dataset between runs (it must be ``cfg.dataset``).
-    Under ``torchrun`` every rank returns the same results; only rank 0 writes files and shows progress.
+    A folder that already holds a run is continued with ``resume``, replaced with ``overwrite``, and
+    otherwise refused; a folder another process is writing is refused. ``data`` may be passed in to
+    share one loaded dataset between runs (it must be ``cfg.dataset``). Under ``torchrun`` every rank
+    returns the same results; only rank 0 writes files and shows progress.
     """
     cfg = cfg.resolved()
-    with _distributed(cfg.device) as (ranks, device):
-        return _train(cfg, ranks, device, Path(out) if out is not None else None, resume,
-                      progress and ranks.rank == 0, data)
+    out_dir = Path(out) if out is not None else None
+    with _distributed(cfg.device) as (ranks, device), _out_folder(out_dir, resume, overwrite, ranks.rank):
+        return _train(cfg, ranks, device, out_dir, resume, progress and ranks.rank == 0, data)
+
+
+def _check_data(cfg: Config, data: hdata.ImageData) -> None:
+    """Set-ups that would train but mean nothing, refused before the first step."""
+    C = data.num_classes
+    if cfg.objective not in REGRESSION_OBJECTIVES and C < 2:
+        raise ConfigError(f"{data.name} has {C} class: classification needs at least 2")
+    if cfg.train_limit is not None and cfg.train_limit < C and cfg.objective not in REGRESSION_OBJECTIVES:
+        raise ConfigError(f"train_limit {cfg.train_limit} is below the {C} classes: some classes would have no image")
+    if cfg.dim == 1 and C > 2 and cfg.prototypes != "linear" and cfg.objective not in REGRESSION_OBJECTIVES:
+        raise ConfigError(f"dim 1 holds only two directions (+1, -1): {C} class prototypes would collide; use dim >= 2")
 
 
 def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None, resume: bool, progress: bool,
@@ -533,6 +654,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
     if data is None:
         data = hdata.load(cfg.dataset, seed=cfg.seed, train_limit=cfg.train_limit, test_limit=cfg.test_limit,
                           long_tail=cfg.long_tail, image_size=cfg.image_size, progress=progress)
+    _check_data(cfg, data)
     C = data.num_classes
     n_train = len(data.train_y)
     bounds = (0.0, 1.0)
@@ -570,16 +692,15 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
     first_epoch = 0
     ckpt_path = out_dir / "checkpoint.pt" if out_dir else None
     config_json = json.dumps(dataclasses.asdict(cfg), sort_keys=True)
-    if out_dir and ranks.rank == 0:
-        out_dir.mkdir(parents=True, exist_ok=True)
     if resume and ckpt_path and ckpt_path.exists():
         # On the CPU: RNG states must stay CPU tensors; load_state_dict moves the rest to the device.
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        state = _load_checkpoint(ckpt_path)
         if state["config"] != config_json:
-            raise ConfigError(f"{ckpt_path} was written by another config; use another --out or drop --resume")
+            _resumable(state["config"], cfg, state["epoch"] + 1, milestones, ckpt_path)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
+        sched.milestones = Counter(milestones)  # a resume with a longer epochs keeps the new schedule
         gen.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         if dynamic is not None:
@@ -610,7 +731,8 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
                 losses.renormalise_(net.protos, cfg.alpha)  # DPNP: back to radius alpha each epoch
         order = torch.randperm(len(x_train), generator=gen).to(device)
         total, seen = torch.zeros((), device=device), 0
-        for start in range(0, len(order), cfg.batch_size):
+        first_bad = torch.full((), math.inf, device=device)  # the first step with a non-finite loss: no sync per step
+        for step, start in enumerate(range(0, len(order), cfg.batch_size)):
             idx = order[start:start + cfg.batch_size]
             size = len(idx)
             # Every rank draws for the whole global batch, so all ranks stay on one random stream.
@@ -649,10 +771,18 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
                 # Every rank folds in the whole global batch, so all solve the same assignment.
                 dynamic.update(ranks.gather(z.detach(), size), ranks.gather(target, size))
             total += part.detach() * size  # stays on the device: no sync per step
+            first_bad = torch.where(torch.isfinite(part.detach()), first_bad, torch.minimum(first_bad, first_bad.new_tensor(step)))
             seen += size
+        summed = float(ranks.sum(total))  # the same on every rank: all stop together
+        if not math.isfinite(summed):
+            where = (f"; the checkpoint of epoch {history[-1]['epoch']} is kept" if ckpt_path and history
+                     else "; nothing was saved" if ckpt_path else "")
+            step_text = f", step {int(first_bad) + 1}" if math.isfinite(float(first_bad)) else ""
+            raise Diverged(f"the loss became non-finite at epoch {epoch + 1}{step_text}, with lr "
+                           f"{cfg.lr:g}: lower the learning rate{where}")
         sched.step()
         train_seconds = time.perf_counter() - epoch_start
-        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(ranks.sum(total)) / seen,
+        row: dict[str, Any] = {"epoch": epoch + 1, "train_loss": summed / seen,
                                "lr": opt.param_groups[0]["lr"], "train_images_per_s": seen / train_seconds}
         if dynamic is not None:
             row["assignment_changed"] = dynamic.solve(P)  # DL2PA: once per epoch (tau' = 1)
@@ -686,9 +816,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
                        "resumed_from_epoch": first_epoch},
     }
     if out_dir and ranks.rank == 0:
-        tmp = out_dir / "results.json.tmp"
-        tmp.write_text(json.dumps(results, indent=2) + "\n")
-        os.replace(tmp, out_dir / "results.json")
+        write_atomic(out_dir / "results.json", json.dumps(_strict(results), indent=2, allow_nan=False) + "\n")
     P_eff = dynamic.prototypes_for(P) if dynamic is not None else P
     directions = _class_directions(cfg, net, P_eff)
     return Run(results, net, directions.cpu() if directions is not None else None, data)

@@ -258,6 +258,40 @@ def test_cifar10_jpeg_unpacks_checks_and_caches(tmp_path, droot, monkeypatch):
     assert_same(d, load(f"cifar10-jpeg:{directory}", progress=False))
 
 
+def test_cifar10_jpeg_runs_started_together_share_one_unpack(tmp_path, droot, monkeypatch):
+    import threading
+
+    directory = cifar_like(tmp_path)
+    patch_sums(monkeypatch, directory)
+    real = hd._unpack_cifar10_locked
+    calls = []
+
+    def slow_unpack(*args, **kwargs):   # widen the window in which the other run arrives
+        calls.append(1)
+        import time
+
+        time.sleep(0.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(hd, "_unpack_cifar10_locked", slow_unpack)
+    got, errors = [], []
+
+    def run():
+        try:
+            got.append(hd._unpack_cifar10({s: directory / f"cifar10-jpeg-{s}.zip" for s in ("train", "test")},
+                                          {"train": "t", "test": "u"}, droot, False))
+        except Exception as err:   # the bug: one run reads while the other replaces the folder
+            errors.append(err)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(calls) == 1 and len(set(got)) == 1
+    assert len(list((droot / "cifar10-jpeg" / "train").rglob("*.png"))) == 20
+
+
 def test_cifar10_checksum_mismatch_is_refused(tmp_path, droot):
     directory = cifar_like(tmp_path)  # real sums expected: these fixture zips cannot match
     with pytest.raises(DataError, match="checksum mismatch.*cifar10-jpeg-train.zip"):

@@ -244,6 +244,16 @@ def _fixed_prototypes(cfg: Config, classes: list[str], device: torch.device) -> 
         raise ConfigError(f"cannot place {num_classes} prototypes in dim {cfg.dim}: {err}") from None
 
 
+def _shared_prototypes(cfg: Config, classes: list[str], device: torch.device, ranks: Ranks) -> torch.Tensor | None:
+    """The fixed prototypes; under ``torchrun`` rank 0 places them and the others receive them, so
+    that no two ranks race on the prototype cache or solve the same placement twice."""
+    if ranks.world == 1 or cfg.prototypes in HEADS or cfg.objective == "hpn_regression":
+        return _fixed_prototypes(cfg, classes, device)
+    P = _fixed_prototypes(cfg, classes, device) if ranks.rank == 0 else torch.empty(len(classes), cfg.dim, device=device)
+    dist.broadcast(P, src=0)
+    return P
+
+
 def _axis(cfg: Config, device: torch.device) -> torch.Tensor:
     """The regression upper bound p_u = e0 (p_l = -e0), as HPN's code and :func:`prototypes.joint`."""
     return F.one_hot(torch.tensor(0), cfg.dim).float().to(device)
@@ -675,7 +685,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
     net = net.to(device)
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
-    P = _fixed_prototypes(cfg, data.classes, device)
+    P = _shared_prototypes(cfg, data.classes, device, ranks)
     dynamic = DynamicAssignment(C, C) if cfg.assignment == "dynamic" else None
 
     recipe = RECIPES[cfg.recipe]

@@ -220,3 +220,28 @@ def test_a_symlink_loop_in_an_image_folder_is_refused(tmp_path: Path, monkeypatc
     (root / "train" / "a" / "loop").symlink_to("..")
     with pytest.raises(DataError, match="links back to"):
         load(f"imagefolder:{root}", progress=False)
+
+
+# --- 6. full disk: a cache that cannot be written is only a lost optimisation ----------------------
+
+def test_full_disk_loses_only_the_caches(tmp_path: Path, monkeypatch) -> None:
+    import hpnb.files
+
+    def no_space(path, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    from PIL import Image
+
+    root = tmp_path / "img"
+    for split in ("train", "test"):
+        for cls in ("a", "b"):
+            (root / split / cls).mkdir(parents=True)
+            Image.new("RGB", (8, 8), (len(cls), 0, 0)).save(root / split / cls / "0.png")
+    monkeypatch.setattr(hpnb.files, "write_atomic", no_space)
+    monkeypatch.setenv("HPNB_DATA", str(tmp_path / "data"))
+    with pytest.warns(UserWarning, match="data cache not written"):
+        data = load(f"imagefolder:{root}", progress=False)
+    assert len(data.train_y) == 2
+    with pytest.warns(UserWarning, match="prototype cache not written"):
+        P = prototypes.place(5, 3, "best", seed=0, cache_dir=tmp_path / "protos")
+    assert P.shape == (5, 3) and not list((tmp_path / "protos").rglob("*.tmp"))

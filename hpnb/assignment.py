@@ -53,6 +53,11 @@ class DynamicAssignment:
 
         ``z`` (B, d) is normalised here; ``y`` is (B,) class indices or (B, C) soft labels, whose
         weights then make a weighted batch mean. A class's first batch initialises its mean.
+
+        A class moves by ``(1 - momentum) * min(1, w)``, with ``w`` its total label weight in the
+        batch: with one-hot labels that is DL2PA's ``1 - momentum`` for every class present, while an
+        image mixed to 0.1% of a class (CutMix/MixUp) moves that class's mean a thousand times less
+        than a pure one would.
         """
         z = F.normalize(z.detach().float(), dim=1)
         if y.ndim == 1:
@@ -67,7 +72,8 @@ class DynamicAssignment:
         counts = weights.sum(dim=0)
         present = counts > 0
         batch_mean = (weights.T @ z) / counts.clamp_min(1e-12)[:, None]
-        blended = self.momentum * self.means + (1.0 - self.momentum) * batch_mean
+        rate = (1.0 - self.momentum) * counts.clamp(max=1.0)[:, None]
+        blended = self.means + rate * (batch_mean - self.means)
         new = torch.where(self.seen[:, None], blended, batch_mean)
         self.means = torch.where(present[:, None], new, self.means)
         self.seen = self.seen | present

@@ -22,7 +22,8 @@ every finished results.json. Layouts:
 
 A run whose results.json exists (with the same config, the device aside) is skipped; one with only a
 checkpoint resumes. :func:`load_records` and the ``*_rows`` helpers are what ``book/09_results.ipynb``
-renders.
+renders; :data:`CLAIMS` (the papers' main claims, as comparisons of two table rows) and :func:`verdicts`
+(each decided on the runs over seeds) are the verdict it opens with.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import re
 import statistics
 import sys
@@ -40,7 +40,9 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from hpnb import experiments
+from hpnb.claims import compare as _compare
 from hpnb.data import KNOWN_SPECS
+from hpnb.files import write_atomic
 from hpnb.prototypes import data_dir
 from hpnb.train import Config, ConfigError
 
@@ -290,9 +292,7 @@ def write_json(path: Path, obj: dict[str, Any], compact: bool = True) -> None:
         text = "{\n" + ",\n".join(parts) + "\n}\n"
     else:
         text = json.dumps(obj, indent=2) + "\n"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomic(path, text)
 
 
 def export(job: Job, results: dict[str, Any]) -> Path:
@@ -611,3 +611,249 @@ def cross_rows(records: Sequence[dict[str, Any]], which: str = "best") -> list[d
 
 CROSS_COLUMNS = {"setting": "setting", "method": "method", "switches": "prototypes / objective / mixing / assignment",
                  "from": "table: row", "acc": "test accuracy", "sq": "Σ (1 − cos)² per test image"}
+
+
+# ---------------------------------------------------------------------------------------------
+# The papers' claims, decided on the results (the verdict that opens book/09_results.ipynb).
+
+@dataclass(frozen=True)
+class Claim:
+    """One main claim of a paper, as a comparison of two rows of one table on one metric.
+
+    ``a`` is the row the claim favours, ``b`` the row it is compared with. ``direction``:
+    ``"higher"`` (``a`` beats ``b``), ``"lower"`` (``a`` is below ``b``, e.g. a tighter
+    Σ (1 − cos)²) or ``"at least"`` (``a`` matches or beats ``b``: a tie within the seeds'
+    spread agrees). ``resolution``: the smallest difference that counts; ``None`` is one test
+    image (``1 / test images``; summed metrics are compared per test image).
+    """
+
+    paper: str
+    text: str
+    table: str
+    a: str
+    b: str
+    metric: str = "test_acc"
+    direction: str = "higher"
+    resolution: float | None = None
+
+
+_CROSS = "in our shared CIFAR-10 setting (cross-cifar10)"
+
+CLAIMS: tuple[Claim, ...] = (
+    # HPN (Mettes et al. 2019): Tables 1-4 and §4.
+    Claim("HPN", "Prototypes placed a priori match softmax CE when classes are large and balanced (CIFAR-100, d = C)",
+          "hpn-table4", "HPN, CIFAR-100", "Softmax CE, CIFAR-100", direction="at least"),
+    Claim("HPN", "Prototypes placed a priori beat softmax CE on uneven classes (CIFAR-100, 2 to 200 per class)",
+          "hpn-table4", "HPN, CIFAR-100 2 to 200 per class", "Softmax CE, CIFAR-100 2 to 200 per class"),
+    Claim("HPN", "Hyperspherical prototypes beat one-hot prototypes at d = C (CIFAR-100)",
+          "hpn-table1-cifar100", "HPN, d = 100", "One-hot, d = 100"),
+    Claim("HPN", "Hyperspherical prototypes beat word2vec prototypes at low d (CIFAR-100, d = 10)",
+          "hpn-table1-cifar100", "HPN, d = 10", "Word2vec, d = 10"),
+    Claim("HPN", "Privileged information helps at small outputs (CIFAR-100, d = 5)",
+          "hpn-table3", "w/ privileged info, d = 5", "Hyperspherical prototypes, d = 5"),
+    Claim("HPN", "HPN's placement separates the closest pair better than word2vec (100 prototypes, d = 100)",
+          "hpn-table2", "HPN", "Word2vec", metric="dist_min", resolution=0.01),
+    Claim("HPN", "HPN's placement pushes pairs beyond orthogonality, unlike one-hot (furthest pair, d = 100)",
+          "hpn-table2", "HPN", "One-hot", metric="dist_max", resolution=0.01),
+    Claim("HPN", "Prototypes placed a priori match or beat softmax CE at d > C " + _CROSS,
+          "cross-cifar10", "hpn", "ce", direction="at least"),
+    # HMPN (Lukashov 2026): Tables 1-3.
+    Claim("HMPN", "Mixed prototypes (Eq. 3) beat their squared-cosine baseline (Eq. 1) on CIFAR-10",
+          "hmpn-cifar10", "Dissimilarity, mixed prototypes (Eq. 3)", "Dissimilarity baseline (Eq. 1)"),
+    Claim("HMPN", "Mixed prototypes (Eq. 4) beat their cross-entropy baseline (Eq. 2) on CIFAR-10",
+          "hmpn-cifar10", "MCE, mixed prototypes (Eq. 4)", "MCE baseline (Eq. 2)"),
+    Claim("HMPN", "With mixing, the similarity objective (Eq. 3) is more accurate than cross-entropy (Eq. 4) on CIFAR-10",
+          "hmpn-cifar10", "Dissimilarity, mixed prototypes (Eq. 3)", "MCE, mixed prototypes (Eq. 4)"),
+    Claim("HMPN", "With mixing, the similarity objective (Eq. 3) clusters test embeddings tighter than Eq. 4 (lower Σ (1 − cos)²)",
+          "hmpn-cifar10", "Dissimilarity, mixed prototypes (Eq. 3)", "MCE, mixed prototypes (Eq. 4)",
+          metric="test_sq_dissim", direction="lower"),
+    Claim("HMPN", "Mixed prototypes (Eq. 3) beat their baseline (Eq. 1) on CIFAR-100",
+          "hmpn-cifar100", "Dissimilarity, mixed prototypes (Eq. 3)", "Dissimilarity baseline (Eq. 1)"),
+    Claim("HMPN", "Mixed prototypes (hmpn) beat the HPN baseline " + _CROSS, "cross-cifar10", "hmpn", "hpn"),
+    # DL2PA (Saadabadi et al. 2024): abstract, Tables 1, 2, 6.
+    Claim("DL2PA", "Dynamic assignment with d = C/2 beats fixed prototypes (HPN) with d = C (CIFAR-100)",
+          "dl2pa-table2", "DL2PA (ours), CIFAR-100, d = 50", "HPN, CIFAR-100, d = 100"),
+    Claim("DL2PA", "Dynamic assignment with d = C/2 beats a fixed simplex (ETF) with d = C (CIFAR-100)",
+          "dl2pa-table2", "DL2PA (ours), CIFAR-100, d = 50", "ETF, CIFAR-100, d = 100"),
+    Claim("DL2PA", "Dynamic assignment with d = C/2 beats fixed prototypes (HPN) with d = C (ImageNet-200)",
+          "dl2pa-table2", "DL2PA (ours), ImageNet-200, d = 100", "HPN, ImageNet-200, d = 200"),
+    Claim("DL2PA", "DL2PA beats the softmax classifier on long-tailed CIFAR-10 (imbalance 0.01)",
+          "dl2pa-table6", "DL2PA (ours), CIFAR-10, d = 64, imbalance 0.01", "PSC, CIFAR-10, d = 64, imbalance 0.01"),
+    Claim("DL2PA", "Dynamic assignment (dl2pa) beats HPN's fixed assignment " + _CROSS, "cross-cifar10", "dl2pa", "hpn"),
+    # DPNP (Zarei-Sabzevar and Harati): Tables I-IV.
+    Claim("DPNP", "DPNP beats softmax CE (CIFAR-10, 512-d)", "dpnp-table1", "DPNP (Ours), CIFAR-10 512D", "CE, CIFAR-10 512D"),
+    Claim("DPNP", "The negative prototypes help: DPNP beats DPP (CIFAR-10, 512-d)",
+          "dpnp-table1", "DPNP (Ours), CIFAR-10 512D", "DPP (Ours), CIFAR-10 512D"),
+    Claim("DPNP", "DPNP beats softmax CE in a 3-d feature space (CIFAR-10)",
+          "dpnp-table2", "DPNP (Ours), CIFAR-10 3D", "CE, CIFAR-10 3D"),
+    Claim("DPNP", "DPNP separates class prototypes further than CE (MinSep, CIFAR-10, 512-d)",
+          "dpnp-table3", "DPNP (Ours), CIFAR-10 512D", "CE, CIFAR-10 512D", metric="proto_min_sep", resolution=1.0),
+    Claim("DPNP", "DPNP beats softmax CE " + _CROSS, "cross-cifar10", "dpnp", "ce"),
+    Claim("DPNP", "DPNP beats DPP " + _CROSS, "cross-cifar10", "dpnp", "dpp"),
+)
+
+CLAIM_DIRECTIONS = ("higher", "lower", "at least")
+PROFILE_ORDER = ("paper", "cpu", "quick")   # largest scale first: a claim's verdict is read at the first one run
+VERDICT_COLUMNS = {"paper": "paper", "claim": "claim", "rows": "table: rows compared", "paper_values": "paper's numbers",
+                   "scale": "our scale", "ours": "ours", "verdict": "verdict"}
+
+
+def claim_problems(claims: Sequence[Claim] = CLAIMS) -> list[str]:
+    """What is wrong with ``claims`` as data: unknown tables, rows or directions ([] when nothing)."""
+    problems = []
+    for c in claims:
+        if c.direction not in CLAIM_DIRECTIONS:
+            problems.append(f"{c.text}: direction {c.direction!r} not one of {CLAIM_DIRECTIONS}")
+        if c.table not in experiments.TABLES:
+            problems.append(f"{c.text}: no table {c.table!r}")
+            continue
+        table = experiments.TABLES[c.table]
+        labels = {r.label for r in table.rows}
+        problems += [f"{c.text}: table {c.table} has no row {x!r}" for x in (c.a, c.b) if x not in labels]
+        if c.metric not in table.metrics:
+            problems.append(f"{c.text}: table {c.table} does not report {c.metric!r}")
+    return problems
+
+
+def _profile_rank(profile: str) -> int:
+    return PROFILE_ORDER.index(profile) if profile in PROFILE_ORDER else len(PROFILE_ORDER)
+
+
+def _fmt(value: float | None, metric: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1f}" if metric.startswith("proto_") else f"{value:.4f}" if abs(value) < 10 else f"{value:g}"
+
+
+def _claim_values(recs: Sequence[dict[str, Any]], metric: str, which: str) -> list[float]:
+    out = []
+    for r in recs:
+        v = r.get(which, {}).get(metric)
+        if not isinstance(v, (int, float)):
+            continue
+        if _per_image_key(metric):
+            n = r.get("data", {}).get("test")
+            if not n:
+                continue
+            v = v / n
+        out.append(float(v))
+    return out
+
+
+def profile_scale(recs: Sequence[dict[str, Any]], seeds: bool = True) -> str:
+    """``"cpu: 12 ep., 4000 / 2000 img., 1 seed"``: the profile, epochs, train / test images and the
+    number of distinct seeds of ``recs`` (``seeds=False``: without it)."""
+    recs = list(recs)
+    profile = _joined(str(r["experiment"].get("profile") or "?") for r in recs)
+    k = len({r["experiment"].get("seed") for r in recs})
+    n = f", {k} seed{'s' if k != 1 else ''}" if seeds else ""
+    if all(not r.get("history") for r in recs):
+        return f"{profile}: placement only{n}"
+    epochs = _joined(str(len(r.get("history") or []) or r["config"].get("epochs", "?")) for r in recs)
+    images = _joined(f"{r.get('data', {}).get('train', '?')} / {r.get('data', {}).get('test', '?')}" for r in recs)
+    return f"{profile}: {epochs} ep., {images} img.{n}"
+
+
+def _decide(claim: Claim, a_recs: Sequence[dict[str, Any]], b_recs: Sequence[dict[str, Any]],
+            which: str, spreads: float) -> dict[str, Any]:
+    """The verdict of ``claim`` on one profile's runs of its two rows."""
+    a, b = _claim_values(a_recs, claim.metric, which), _claim_values(b_recs, claim.metric, which)
+    if not a or not b:
+        return {"status": "not run", "verdict": "not run", "ours": "–", "scale": "–"}
+    resolution = claim.resolution
+    if resolution is None:
+        tests = [r.get("data", {}).get("test") for r in (*a_recs, *b_recs)]
+        resolution = 1.0 / max(int(t) for t in tests) if all(tests) else 0.0
+    cmp = _compare(a, b, spreads=spreads, resolution=resolution)
+    sign = {"higher": 1, "at least": 1, "lower": -1}[claim.direction]
+    favoured = {1: "higher", -1: "lower"}[sign]
+    if min(len(a), len(b)) < 2:
+        status, verdict = "inconclusive", "inconclusive: one seed"
+    elif cmp.verdict == favoured or (cmp.verdict == "tied" and claim.direction == "at least"):
+        status = verdict = "agrees"
+    elif cmp.verdict == "tied":
+        status, verdict = "inconclusive", "inconclusive: within the seeds' spread"
+    else:
+        status = verdict = "disagrees"
+    unit = "/img." if _per_image_key(claim.metric) else ""
+    ours = (f"{_fmt(cmp.mean_a, claim.metric)} vs {_fmt(cmp.mean_b, claim.metric)}{unit} "
+            f"(diff {cmp.diff:+.4g}, margin {cmp.margin:.2g})")
+    return {"status": status, "verdict": verdict, "ours": ours, "scale": profile_scale([*a_recs, *b_recs]),
+            "diff": cmp.diff, "margin": cmp.margin, "n_a": len(a), "n_b": len(b)}
+
+
+def verdicts(records: Sequence[dict[str, Any]], which: str = "best", claims: Sequence[Claim] = CLAIMS,
+             spreads: float = 2.0) -> list[dict[str, Any]]:
+    """One line per claim: does what we measured agree with it, at the largest scale we ran both rows?
+
+    For each claim the runs of its two rows are grouped by profile; the verdict is read at the
+    largest profile (:data:`PROFILE_ORDER`) that has runs of both rows, with :func:`hpnb.claims.compare`
+    over seeds (``spreads`` standard errors, and never less than ``resolution``). ``status``: ``agrees``,
+    ``disagrees``, ``inconclusive`` (one seed on a side, or a difference within the margin), ``not run``
+    or ``not runnable`` (a row hpnb cannot run). Keys: :data:`VERDICT_COLUMNS` plus ``status``,
+    ``direction``, ``profile``, ``other`` (the verdicts at smaller profiles), ``why`` (not run or not
+    runnable), and for a claim that was run ``diff``, ``margin``, ``n_a``, ``n_b`` (seeds per side).
+    """
+    out = []
+    for claim in claims:
+        table = experiments.TABLES.get(claim.table)
+        rows = {r.label: r for r in table.rows} if table else {}
+        source = table.source if table else claim.table
+        metric = "" if claim.metric == "test_acc" else f" ({claim.metric})"
+        line: dict[str, Any] = {"paper": claim.paper, "claim": claim.text, "rows": f"{source}: {claim.a} vs {claim.b}{metric}",
+                                "paper_values": "–", "profile": None, "other": "", "direction": claim.direction}
+        pa, pb = (rows[x].paper.get(claim.metric) if x in rows else None for x in (claim.a, claim.b))
+        if pa is not None and pb is not None:
+            line["paper_values"] = f"{_fmt(pa, claim.metric)} vs {_fmt(pb, claim.metric)}"
+        elif table is not None and table.paper == "hpnb":
+            line["paper_values"] = "no paper ran it"
+        reasons = [f"{x}: {not_runnable(rows[x])}" for x in (claim.a, claim.b) if x in rows and not_runnable(rows[x])]
+        if reasons:
+            out.append({**line, "status": "not runnable", "verdict": "not runnable", "ours": "–", "scale": "–",
+                        "why": "; ".join(reasons)})
+            continue
+        by_profile: dict[str, tuple[list, list]] = {}
+        for rec in records:
+            e = rec["experiment"]
+            if e.get("table") != claim.table or e.get("label") not in (claim.a, claim.b):
+                continue
+            sides = by_profile.setdefault(str(e.get("profile") or "?"), ([], []))
+            sides[0 if e["label"] == claim.a else 1].append(rec)
+        run = sorted((p for p, (ra, rb) in by_profile.items() if ra and rb), key=lambda p: (_profile_rank(p), p))
+        if not run:
+            seen = {r["experiment"]["label"] for ra, rb in by_profile.values() for r in ra + rb}
+            missing = [x for x in (claim.a, claim.b) if x not in seen]
+            why = "no runs of " + " and ".join(missing) if missing else "the two rows were run at different profiles"
+            out.append({**line, "status": "not run", "verdict": "not run", "ours": "–", "scale": "–", "why": why})
+            continue
+        decided = {p: _decide(claim, *by_profile[p], which, spreads) for p in run}
+        line.update(decided[run[0]], profile=run[0])
+        line["other"] = "; ".join(f"{p}: {decided[p]['verdict']}" for p in run[1:])
+        out.append(line)
+    return out
+
+
+def verdict_counts(lines: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many verdict lines have each status, in a fixed order (statuses with no line left out)."""
+    order = ("agrees", "disagrees", "inconclusive", "not run", "not runnable")
+    return {s: n for s in order if (n := sum(line["status"] == s for line in lines))}
+
+
+def measured_scales(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per table and profile with runs, largest profile first: ``rows`` run, ``runs``, ``seeds_per_row``
+    (the distinct counts), ``trains`` (False for placement tables), ``scale`` (:func:`profile_scale`)
+    and ``setting`` (epochs and images, e.g. ``"12 ep., 4000 / 2000 img."``)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for rec in records:
+        e = rec["experiment"]
+        groups.setdefault((e["table"], str(e.get("profile") or "?")), []).append(rec)
+    out = []
+    for (table, profile), recs in sorted(groups.items(), key=lambda kv: (kv[0][0], _profile_rank(kv[0][1]))):
+        per_row: dict[str, set] = {}
+        for r in recs:
+            per_row.setdefault(r["experiment"]["label"], set()).add(r["experiment"].get("seed"))
+        seeds = sorted({len(s) for s in per_row.values()})
+        out.append({"table": table, "profile": profile, "rows": len(per_row), "runs": len(recs),
+                    "seeds_per_row": seeds, "trains": any(r.get("history") for r in recs),
+                    "scale": profile_scale(recs), "setting": profile_scale(recs, seeds=False).split(": ", 1)[1]})
+    return out

@@ -137,3 +137,21 @@ def test_state_dict_round_trip():
     again = DynamicAssignment(C, C)
     again.load_state_dict(torch.load(buf, weights_only=True))
     assert again.means is None and torch.equal(again.perm, torch.arange(C))
+
+
+def test_a_barely_mixed_class_barely_moves_its_mean():
+    # Issue 10.3: with soft labels a class's mean moves in proportion to its label weight, and a
+    # one-hot batch still moves every present class by 1 - momentum (DL2PA).
+    dyn = DynamicAssignment(2, 2, momentum=0.9)
+    start = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    dyn.update(start, torch.tensor([0, 1]))
+    z = torch.tensor([[0.0, 1.0]])
+    pure, mixed = DynamicAssignment(2, 2, momentum=0.9), DynamicAssignment(2, 2, momentum=0.9)
+    for d in (pure, mixed):
+        d.load_state_dict(dyn.state_dict())
+    pure.update(z, torch.tensor([[0.0, 1.0]]))
+    mixed.update(z, torch.tensor([[0.999, 0.001]]))
+    moved = lambda d: float((d.means[1] - start[1]).norm())
+    assert abs(moved(pure) - 0.1 * 2 ** 0.5) < 1e-6                 # 1 - momentum of the way
+    assert abs(moved(mixed) / moved(pure) - 0.001) < 1e-6
+    assert abs(float((mixed.means[0] - start[0]).norm()) - 0.1 * 0.999 * 2 ** 0.5) < 1e-6

@@ -218,3 +218,68 @@ def test_every_config_field_is_a_parameter_of_the_experiment_notebook():
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     names = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign) for t in node.targets}
     assert {f.name for f in dataclasses.fields(Config)} <= names
+
+
+def _rec(table, label, profile, seed, acc, test=1000, sq=None):
+    best = {"test_acc": acc, **({"test_sq_dissim": sq} if sq is not None else {})}
+    return {"experiment": {"table": table, "label": label, "profile": profile, "seed": seed},
+            "config": {"epochs": 12}, "data": {"train": 4000, "test": test},
+            "history": [{"epoch": e, "test_acc": acc} for e in range(1, 13)], "best": best, "final": best,
+            "provenance": {}}
+
+
+def test_claim_verdicts_on_synthetic_records(monkeypatch):
+    rows = tuple(Row(x, {**BASE, "method": "hpn"}, {"test_acc": 0.5, "test_sq_dissim": 100}) for x in "ABCDEFG")
+    rows += (Row("X", {**BASE, "method": "hpn"}, {"test_acc": 0.4}, not_runnable="no loader for X"),)
+    table = Table(key="tiny-claims", paper="P", source="P Table 1", title="t", metrics=("test_acc", "test_sq_dissim"),
+                  rows=rows)
+    monkeypatch.setitem(experiments.TABLES, table.key, table)
+    C = reproduce.Claim
+    claims = [C("P", "A beats B", table.key, "A", "B"),                      # agrees (cpu), quick also listed
+              C("P", "B beats A", table.key, "B", "A"),                      # disagrees
+              C("P", "C beats D", table.key, "C", "D"),                      # one seed: inconclusive
+              C("P", "A beats E", table.key, "A", "E"),                      # within the spread: inconclusive
+              C("P", "A at least E", table.key, "A", "E", direction="at least"),  # a tie matches: agrees
+              C("P", "F below A (sq)", table.key, "F", "A", metric="test_sq_dissim", direction="lower"),
+              C("P", "G beats A", table.key, "G", "A"),                      # G never run
+              C("P", "X beats A", table.key, "X", "A")]                      # X not runnable
+    assert reproduce.claim_problems(claims) == []
+    recs = ([_rec(table.key, "A", "cpu", s, a, sq=400) for s, a in enumerate((0.600, 0.610, 0.605))]
+            + [_rec(table.key, "B", "cpu", s, a) for s, a in enumerate((0.500, 0.505, 0.510))]
+            + [_rec(table.key, "E", "cpu", s, a) for s, a in enumerate((0.590, 0.620, 0.600))]
+            + [_rec(table.key, "A", "quick", 0, 0.3), _rec(table.key, "B", "quick", 0, 0.2),
+               _rec(table.key, "C", "cpu", 0, 0.9), _rec(table.key, "D", "cpu", 0, 0.1)]
+            + [_rec(table.key, "F", "cpu", s, 0.6, sq=sq) for s, sq in enumerate((100, 110, 105))])
+    lines = reproduce.verdicts(recs, claims=claims)
+    got = [(line["status"], line["verdict"]) for line in lines]
+    assert got == [("agrees", "agrees"), ("disagrees", "disagrees"), ("inconclusive", "inconclusive: one seed"),
+                   ("inconclusive", "inconclusive: within the seeds' spread"), ("agrees", "agrees"),
+                   ("agrees", "agrees"), ("not run", "not run"), ("not runnable", "not runnable")]
+    agree = lines[0]
+    assert agree["profile"] == "cpu" and agree["scale"] == "cpu: 12 ep., 4000 / 1000 img., 3 seeds"
+    assert agree["other"] == "quick: inconclusive: one seed" and agree["paper_values"] == "0.5000 vs 0.5000"
+    assert abs(agree["diff"] - 0.1) < 1e-9 and agree["margin"] >= 1 / 1000 and (agree["n_a"], agree["n_b"]) == (3, 3)
+    assert lines[3]["margin"] > abs(lines[3]["diff"])  # within the spread of the seeds
+    assert lines[5]["ours"].startswith("0.1050 vs 0.4000/img.")  # summed metrics compared per test image
+    assert "no runs of G" in lines[6]["why"] and "no loader for X" in lines[7]["why"]
+    assert reproduce.verdict_counts(lines) == {"agrees": 3, "disagrees": 1, "inconclusive": 2, "not run": 1,
+                                               "not runnable": 1}
+    # One seed decides nothing even when the difference is large; the resolution is one test image.
+    one = reproduce.verdicts([_rec(table.key, "A", "cpu", 0, 0.5005, test=2000), _rec(table.key, "B", "cpu", 0, 0.5)],
+                             claims=claims[:1])[0]
+    assert one["verdict"] == "inconclusive: one seed" and one["margin"] == 1 / 2000
+    apart = reproduce.verdicts([_rec(table.key, "A", "quick", 0, 0.5), _rec(table.key, "B", "cpu", 0, 0.4)],
+                               claims=claims[:1])[0]
+    assert apart["status"] == "not run" and "different profiles" in apart["why"]
+    scales = reproduce.measured_scales(recs)
+    assert [(s["profile"], s["rows"], s["seeds_per_row"]) for s in scales] == [("cpu", 6, [1, 3]), ("quick", 2, [1])]
+
+
+def test_the_papers_claims_name_existing_rows():
+    assert reproduce.claim_problems() == []
+    assert {c.paper for c in reproduce.CLAIMS} == {"HPN", "HMPN", "DL2PA", "DPNP"}
+    bad = reproduce.Claim("P", "t", "hmpn-cifar10", "no such row", "MCE baseline (Eq. 2)", direction="up")
+    problems = reproduce.claim_problems([bad])
+    assert len(problems) == 2 and "no row 'no such row'" in problems[1]
+    assert all(line["status"] == "not run" for line in reproduce.verdicts([])
+               if line["status"] != "not runnable")

@@ -244,6 +244,18 @@ def _fixed_prototypes(cfg: Config, classes: list[str], device: torch.device) -> 
         raise ConfigError(f"cannot place {num_classes} prototypes in dim {cfg.dim}: {err}") from None
 
 
+def _augment(xb: torch.Tensor, data: hdata.ImageData, randaugment: haugment.RandAugment | None,
+             ra_draws: torch.Tensor | None, crop_flip: haugment.CropFlip | None,
+             cf_draws: torch.Tensor | None) -> torch.Tensor:
+    """uint8 images to the normalised network input. Crop and flip run in pixel space, so the padding
+    is black, as in the papers' pipelines (torchvision's RandomCrop(32, 4) before Normalize)."""
+    if randaugment is not None:
+        xb = randaugment.apply(xb, ra_draws)
+    if crop_flip is not None:
+        xb = crop_flip.apply(xb, cf_draws)
+    return hdata.normalize(xb, data.mean, data.std)
+
+
 def _shared_prototypes(cfg: Config, classes: list[str], device: torch.device, ranks: Ranks) -> torch.Tensor | None:
     """The fixed prototypes; under ``torchrun`` rank 0 places them and the others receive them, so
     that no two ranks race on the prototype cache or solve the same placement twice."""
@@ -755,11 +767,8 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
             local = idx[pos.to(device)]
             xb, yb = x_train[local], y_train[local]
             tb = t_train[local] if t_train is not None else None
-            if randaugment is not None:
-                xb = randaugment.apply(xb, ra_draws[:, pos])
-            xb = hdata.normalize(xb, data.mean, data.std)
-            if crop_flip is not None:
-                xb = crop_flip.apply(xb, cf_draws[:, pos])
+            xb = _augment(xb, data, randaugment, ra_draws[:, pos] if randaugment is not None else None,
+                          crop_flip, cf_draws[:, pos] if crop_flip is not None else None)
             target: torch.Tensor = yb
             if cfg.mixing:
                 xb, target = mixing.mix_batch(xb, yb, C, generator=gen)

@@ -236,3 +236,18 @@ def test_long_tail_recipe_steps_at_160_and_180_of_200():
     run = train.train(cfg, progress=False)
     lrs = [r["lr"] for r in run.results["history"]]  # the rate after each epoch's scheduler step
     assert lrs[:7] == pytest.approx([0.1] * 7) and lrs[7:] == pytest.approx([0.01, 0.001, 0.001])
+
+
+def test_crop_pads_with_black_in_pixel_space():
+    # Issue 10.6: the papers pad before normalising, so the border is black (0), not the mean colour.
+    from types import SimpleNamespace
+
+    from hpnb import augment
+
+    data = SimpleNamespace(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25))
+    white = torch.full((1, 3, 8, 8), 255, dtype=torch.uint8)
+    crop = augment.CropFlip(pad=4)
+    draws = torch.tensor([[0], [0], [0]])        # shifted by the full pad: the top-left 4x4 is padding
+    x = train._augment(white, data, None, None, crop, draws)
+    black = (0 - 0.5) / 0.25
+    assert torch.allclose(x[0, :, :4, :4], torch.tensor(black)) and torch.allclose(x[0, :, 4:, 4:], torch.tensor(2.0))

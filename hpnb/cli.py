@@ -116,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="run a paper table's rows with book/08_experiment.ipynb; export results")
     r.add_argument("table", help="a key of hpnb.experiments.TABLES, e.g. hmpn-cifar10")
     r.add_argument("--profile", default="quick", help="a key of hpnb.experiments.PROFILES: quick (CPU minutes), cpu (a CPU hour per table) or paper")
-    r.add_argument("--seeds", type=int, default=1, help="seeds 0..N-1 per row (default 1)")
+    r.add_argument("--seeds", type=int, default=None,
+                   help="seeds 0..N-1 per row (default: as many as the table's paper averages over)")
     r.add_argument("--data", action="append", metavar="NAME=SPEC",
                    help="where an abstract dataset comes from, e.g. cifar10=cifar10-jpeg:/abs/dir (repeatable)")
     r.add_argument("--device", default=None, help="override the rows' device (auto, cpu, cuda, ...)")

@@ -153,7 +153,13 @@ class Table:
     rows: tuple[Row, ...]
     note: str = ""    # what differs from the paper's setting, ambiguities resolved
     kind: str = "train"  # "train": hpnb.train runs; "placement": prototypes only (see module doc)
-    seeds: int = 1    # seeds the paper averages over (1 where it reports one run or does not say)
+    seeds: int = 3    # seeds the paper averages over; 3 where the paper does not say (see ``basis``)
+    statistic: str = "final"  # "final": the last epoch; "best": the best test epoch (HMPN's report)
+    basis: str = ""   # where the paper states its statistic and seed count, or "not stated"
+
+    def __post_init__(self) -> None:
+        if self.statistic not in ("final", "best"):
+            raise ValueError(f"{self.key}: statistic must be 'final' or 'best', got {self.statistic!r}")
 
     @property
     def runnable_rows(self) -> tuple[Row, ...]:
@@ -174,6 +180,15 @@ _HMPN_NOTE = ("The paper reports each run's best epoch on the test set (used as 
               "model with fixed seeds. All four models use HMPN's prototypes (riesz) and recipe (Adam 1e-3).")
 
 
+_HMPN_BASIS = ("HMPN §4-5: \"the best validation accuracies\" (the test set serves as validation), one run per "
+               "model with fixed seeds")
+_HPN_BASIS = "HPN §4: \"run with three random seeds and we report the average\", at the end of training"
+_DL2PA_BASIS = ("not stated: DL2PA gives neither the epoch it reports nor a seed count; hpnb reports the final "
+                "epoch over 3 seeds")
+_DPNP_BASIS = ("not stated: DPNP gives neither the epoch it reports nor a seed count; hpnb reports the final "
+               "epoch over 3 seeds")
+
+
 def _hmpn(key: str, source: str, title: str, base: dict[str, Any], numbers: list[tuple[float, float]],
           note: str) -> Table:
     labels = [("Dissimilarity baseline (Eq. 1)", "hpn"), ("MCE baseline (Eq. 2)", "proto-ce"),
@@ -183,6 +198,7 @@ def _hmpn(key: str, source: str, title: str, base: dict[str, Any], numbers: list
     rows = tuple(Row(label, {**base, "method": method}, {"test_acc": acc, "test_sq_dissim": sq})
                  for (label, method), (acc, sq) in zip(labels, numbers))
     return Table(key=key, paper="HMPN", source=source, title=title, metrics=("test_acc", "test_sq_dissim"),
+                 seeds=1, statistic="best", basis=_HMPN_BASIS,
                  rows=rows, note=f"{_HMPN_NOTE} {note}".strip())
 
 
@@ -255,7 +271,7 @@ def _hpn_table1_cifar100() -> Table:
         rows=_hpn_dims("cifar100", (10, 25, 50, 100), 62.1, (29.0, 44.5, 54.3, 57.6), (51.1, 63.0, 64.7, 65.0)),
         note="Means over three seeds. One-hot needs d >= C, so the paper has it only at d = 100. "
              "Word2vec rows use GloVe (see the rows' note).",
-        seeds=3)
+        seeds=3, basis=_HPN_BASIS)
 
 
 def _hpn_table1_imagenet200() -> Table:
@@ -268,7 +284,7 @@ def _hpn_table1_imagenet200() -> Table:
               "prototypes per output dimension",
         metrics=("test_acc",), rows=rows,
         note=f"Means over three seeds. {_IMAGENET200_NOTE}. One-hot only at d = 200. Word2vec rows use GloVe.",
-        seeds=3)
+        seeds=3, basis=_HPN_BASIS)
 
 
 def _hpn_table2() -> Table:
@@ -287,7 +303,7 @@ def _hpn_table2() -> Table:
               row("HPN", "hpn", (0.95, 1.01, 1.39))),
         note="A placement table: place the row's prototypes (100 classes of CIFAR-100, d = 100) and read "
              "hpnb.prototypes.separation; the config is the CIFAR-100 d = 100 run of Table 1 that uses them.",
-        kind="placement")
+        kind="placement", seeds=1, basis="HPN Table 2: one placement of each kind")
 
 
 def _hpn_table3() -> Table:
@@ -303,7 +319,7 @@ def _hpn_table3() -> Table:
         metrics=("test_acc",), rows=tuple(rows),
         note="Means over three seeds. Privileged prototypes: HPN Eq. 5 + Eq. 6 with class-name word embeddings "
              "(hpnb uses GloVe; the paper word2vec). The d = 10/25/100 HPN numbers repeat Table 1's.",
-        seeds=3)
+        seeds=3, basis=_HPN_BASIS)
 
 
 def _hpn_table4() -> Table:
@@ -329,7 +345,7 @@ def _hpn_table4() -> Table:
         note="Means over three seeds. Imbalanced CIFAR-100: training counts rising linearly from 2 to 200 per class "
              "(long_tail 'linear:2-200'); the paper also alters the test distribution without saying how, hpnb "
              "keeps the balanced test set. CUB-200 rows are not runnable.",
-        seeds=3)
+        seeds=3, basis=_HPN_BASIS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -388,7 +404,7 @@ def _dl2pa_table1(dataset: str, dims: tuple[int, ...], psc: tuple[float | None, 
 
 def _dl2pa_table1_cifar100() -> Table:
     return Table(
-        key="dl2pa-table1-cifar100", paper="DL2PA", source="DL2PA Table 1 (CIFAR-100)",
+        key="dl2pa-table1-cifar100", paper="DL2PA", basis=_DL2PA_BASIS, source="DL2PA Table 1 (CIFAR-100)",
         title="CIFAR-100, ResNet-32: accuracy of DL2PA and prototype baselines per output dimension",
         metrics=("test_acc",),
         rows=_dl2pa_table1("cifar100", (10, 25, 50, 100), (25.67, 60.0, 60.6, 62.1),
@@ -399,7 +415,7 @@ def _dl2pa_table1_cifar100() -> Table:
 
 def _dl2pa_table1_imagenet200() -> Table:
     return Table(
-        key="dl2pa-table1-imagenet200", paper="DL2PA", source="DL2PA Table 1 (ImageNet-200)",
+        key="dl2pa-table1-imagenet200", paper="DL2PA", basis=_DL2PA_BASIS, source="DL2PA Table 1 (ImageNet-200)",
         title="ImageNet-200 (run on Tiny ImageNet), ResNet-32: accuracy of DL2PA and prototype baselines per "
               "output dimension",
         metrics=("test_acc",),
@@ -422,7 +438,7 @@ def _dl2pa_table2() -> Table:
             _dl2pa_row(f"DL2PA (ours), {name}, d = {C // 2}", dataset, C // 2, "ours", ours, note=extra_note),
         ]
     return Table(
-        key="dl2pa-table2", paper="DL2PA", source="DL2PA Table 2",
+        key="dl2pa-table2", paper="DL2PA", basis=_DL2PA_BASIS, source="DL2PA Table 2",
         title="DL2PA with d = C/2 against prototype methods with d = C, ResNet-32",
         metrics=("test_acc",), rows=tuple(rows),
         note="ETF is mapped to a fixed simplex with the dl2pa objective; Word2Vec rows use GloVe.")
@@ -447,7 +463,7 @@ def _dl2pa_table4() -> Table:
         ("DL2PA (ours)", "ours", 50, (40.9, 45.2, 50.8)),
     ])
     return Table(
-        key="dl2pa-table4", paper="DL2PA", source="DL2PA Table 4",
+        key="dl2pa-table4", paper="DL2PA", basis=_DL2PA_BASIS, source="DL2PA Table 4",
         title="Long-tailed CIFAR-100 (exponential profile, imbalance n_min/n_max = 0.005, 0.01, 0.02), ResNet-32",
         metrics=("test_acc",), rows=tuple(rows),
         note="Every row is mapped: " + _LT_NOTE + ". ETF is mapped to a fixed simplex with the dl2pa objective.")
@@ -465,7 +481,7 @@ def _dl2pa_table6() -> Table:
         rows += _dl2pa_longtail(dataset, name, [("PSC", "psc", 64, psc), ("ETF", "etf", 64, etf),
                                                 ("DL2PA (ours)", "ours", 64, ours)], not_runnable=missing)
     return Table(
-        key="dl2pa-table6", paper="DL2PA", source="DL2PA Table 6",
+        key="dl2pa-table6", paper="DL2PA", basis=_DL2PA_BASIS, source="DL2PA Table 6",
         title="Long-tailed CIFAR-10, SVHN and STL-10 (imbalance 0.005, 0.01, 0.02), ResNet-32, d = 64",
         metrics=("test_acc",), rows=tuple(rows),
         note="CIFAR-10 rows are mapped (" + _LT_NOTE + "); SVHN and STL-10 rows are not runnable (no loader). "
@@ -525,7 +541,7 @@ def _dpnp_accuracy(key: str, source: str, title: str, standard: bool, numbers: d
     datasets = ("cifar10", "cifar100", "flowers102")
     rows = tuple(_dpnp_row(m, ds, standard, {"test_acc": _acc(a)})
                  for m in _DPNP_METHODS for ds, a in zip(datasets, numbers[m]))
-    return Table(key=key, paper="DPNP", source=source, title=title, metrics=("test_acc",), rows=rows,
+    return Table(key=key, paper="DPNP", basis=_DPNP_BASIS, source=source, title=title, metrics=("test_acc",), rows=rows,
                  note="CPN, CCL and SCCL are not runnable (methods hpnb lacks), nor are Flower-102 rows (no loader). "
                       "Reduced-network DPP/DPNP rows use the paper's re-tuned lambdas.")
 
@@ -566,7 +582,7 @@ def _dpnp_table3() -> Table:
     rows = tuple(_dpnp_row(m, ds, std, dict(zip(keys, cell)) if cell else {})
                  for m in _DPNP_METHODS for (ds, std), cell in zip(_DPNP_GEOMETRY_COLUMNS, numbers[m]))
     return Table(
-        key="dpnp-table3", paper="DPNP", source="DPNP Table III",
+        key="dpnp-table3", paper="DPNP", basis=_DPNP_BASIS, source="DPNP Table III",
         title="Inter-class angles (degrees) between class prototypes/centres and their nearest neighbour: "
               "MinSep, MeanSep, Std",
         metrics=keys, rows=rows,
@@ -585,7 +601,7 @@ def _dpnp_table4() -> Table:
     rows = tuple(_dpnp_row(m, ds, std, {"test_scr": v})
                  for m in _DPNP_METHODS for (ds, std), v in zip(columns, numbers[m]))
     return Table(
-        key="dpnp-table4", paper="DPNP", source="DPNP Table IV",
+        key="dpnp-table4", paper="DPNP", basis=_DPNP_BASIS, source="DPNP Table IV",
         title="Separation-to-compactness ratio (SCR, DPNP Eq. 13) on CIFAR-10 and CIFAR-100",
         metrics=("test_scr",), rows=rows,
         note="Same runs as Tables I-II. hpnb measures SCR on the test set with unit-normalised vectors; "
@@ -600,7 +616,7 @@ def _cross_cifar10() -> Table:
             "augment": "crop-flip"}
     methods = ("ce", "center", "hpn", "proto-ce", "hmpn", "hmpn-ce", "dl2pa", "dpp", "dpnp")
     return Table(
-        key="cross-cifar10", paper="hpnb", source="hpnb (no paper)",
+        key="cross-cifar10", paper="hpnb", basis="hpnb's own comparison: the final epoch over 3 seeds", source="hpnb (no paper)",
         title="Every method on CIFAR-10, ResNet-32, d = 64, 200 epochs, batch 128, crop + flip",
         metrics=("test_acc", "test_sq_dissim", "test_scr", "proto_min_sep"),
         rows=tuple(Row(m, {**base, "method": m}) for m in methods),

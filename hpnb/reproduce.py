@@ -117,7 +117,8 @@ class Job:
         return {
             "table": self.table.key, "paper": self.table.paper, "source": self.table.source,
             "title": self.table.title, "metrics": list(self.table.metrics), "note": self.table.note,
-            "kind": _kind(self.table), "paper_seeds": getattr(self.table, "seeds", 1),
+            "kind": _kind(self.table), "paper_seeds": self.table.seeds, "statistic": self.table.statistic,
+            "basis": self.table.basis,
             "row": self.index, "label": self.row.label, "row_note": getattr(self.row, "note", ""),
             "row_dataset": self.row.config.get("dataset"),
             "paper_values": dict(self.row.paper), "paper_config": dict(self.row.config),
@@ -158,10 +159,12 @@ def config_differences(written: dict[str, Any], cfg: Config) -> list[str]:
     return sorted(k for k in set(want) | set(had) if k != "device" and had.get(k) != want.get(k))
 
 
-def plan(table_key: str, profile: str = "quick", seeds: int = 1, *, datasets: dict[str, str] | None = None,
+def plan(table_key: str, profile: str = "quick", seeds: int | None = None, *, datasets: dict[str, str] | None = None,
          overrides: dict[str, Any] | None = None, out_root: str | Path | None = None,
          results_dir: str | Path | None = None, only: Iterable[int] | None = None) -> list[Job]:
     """The runs that reproduce ``table_key``: rows (``only`` these indices) x seeds 0..seeds-1.
+
+    ``seeds`` defaults to the number of runs the table's paper averages over (:attr:`Table.seeds`).
 
     Rows that are not runnable (:func:`not_runnable`) are left out unless named in ``only`` (an
     error). Every row is turned into its config first, so an impossible row or profile fails before
@@ -170,6 +173,8 @@ def plan(table_key: str, profile: str = "quick", seeds: int = 1, *, datasets: di
     table = experiments.table(table_key)
     if profile not in experiments.PROFILES:
         raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(experiments.PROFILES)}")
+    if seeds is None:
+        seeds = table.seeds
     if seeds < 1:
         raise ConfigError(f"--seeds must be >= 1, got {seeds}")
     if only is None:
@@ -431,7 +436,8 @@ def tables_for(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for t in experiments.TABLES.values():
         out[t.key] = {"key": t.key, "paper": t.paper, "source": t.source, "title": t.title,
-                      "metrics": tuple(t.metrics), "note": t.note, "kind": _kind(t), "seeds": getattr(t, "seeds", 1),
+                      "metrics": tuple(t.metrics), "note": t.note, "kind": _kind(t), "seeds": t.seeds,
+                      "statistic": t.statistic, "basis": t.basis,
                       "rows": {r.label: {"index": i, "paper": dict(r.paper), "config": dict(r.config),
                                          "note": getattr(r, "note", ""), "not_runnable": not_runnable(r)}
                                for i, r in enumerate(t.rows)}}
@@ -440,7 +446,8 @@ def tables_for(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         t = out.setdefault(e["table"], {"key": e["table"], "paper": e.get("paper", ""), "source": e.get("source", ""),
                                         "title": e.get("title", ""), "metrics": tuple(e.get("metrics") or ("test_acc",)),
                                         "note": e.get("note", ""), "kind": e.get("kind", "train"),
-                                        "seeds": e.get("paper_seeds", 1), "rows": {}})
+                                        "seeds": e.get("paper_seeds", 1), "statistic": e.get("statistic", "final"),
+                                        "basis": e.get("basis", ""), "rows": {}})
         t["rows"].setdefault(e["label"], {"index": e.get("row", len(t["rows"])), "paper": dict(e.get("paper_values") or {}),
                                           "config": dict(e.get("paper_config") or {}), "note": e.get("row_note", ""),
                                           "not_runnable": ""})
@@ -491,13 +498,29 @@ def _per_image_key(metric: str) -> bool:
     return "sq_dissim" in metric  # summed over the evaluation set: compare per image
 
 
-def table_rows(meta: dict[str, Any], records: Sequence[dict[str, Any]], which: str = "best") -> list[dict[str, Any]]:
+def statistic(meta: dict[str, Any] | str, which: str = "paper") -> str:
+    """The epoch a table is read at: ``which`` ("best" or "final"), or with "paper" the statistic its
+    paper reports (:attr:`hpnb.experiments.Table.statistic`); ``meta`` is a table's metadata or key."""
+    if which in ("best", "final"):
+        return which
+    if which != "paper":
+        raise ValueError(f"which must be 'paper', 'best' or 'final', got {which!r}")
+    if isinstance(meta, str):
+        table = experiments.TABLES.get(meta)
+        return table.statistic if table else "final"
+    return meta.get("statistic", "final")
+
+
+def table_rows(meta: dict[str, Any], records: Sequence[dict[str, Any]], which: str = "paper") -> list[dict[str, Any]]:
     """Rows for :func:`hpnb.plots.markdown_table`: per table row, a *paper* line and one line per profile measured.
+
+    ``which``: the epoch of each run (:func:`statistic`; by default the one the table's paper reports).
 
     Columns: ``label``, ``source`` (paper / hpnb <profile>), per metric ``m`` the value (``m``; mean ± std
     over seeds for ours) and, for summed metrics, ``m/img`` (divided by the evaluation images), ``scale``,
     ``hardware``, ``seconds`` (mean wall time of a run).
     """
+    which = statistic(meta, which)
     mine = [r for r in records if r["experiment"]["table"] == meta["key"]]
     out = []
     for label, row in sorted(meta["rows"].items(), key=lambda kv: kv[1]["index"]):
@@ -505,8 +528,10 @@ def table_rows(meta: dict[str, Any], records: Sequence[dict[str, Any]], which: s
         seeds = meta.get("seeds", 1) or 1
         scale = ("placement only" if meta.get("kind") == "placement"
                  else f"{cfg.get('epochs', '?')} ep., full {cfg.get('dataset', '?')}")
+        runs = ("runs not stated" if str(meta.get("basis", "")).startswith("not stated")
+                else f"mean of {seeds} seeds" if seeds > 1 else "")
         paper_line = {"label": label, "source": "paper",
-                      "scale": scale + (f", mean of {seeds} seeds" if seeds > 1 else ""), "hardware": "as published"}
+                      "scale": scale + (f", {runs}" if runs else ""), "hardware": "as published"}
         n_paper = PAPER_TEST_IMAGES.get(str(cfg.get("dataset")))
         for m in meta["metrics"]:
             v = row["paper"].get(m)
@@ -573,7 +598,7 @@ def curve_groups(meta: dict[str, Any], records: Sequence[dict[str, Any]], profil
     return panels
 
 
-def cross_rows(records: Sequence[dict[str, Any]], which: str = "best") -> list[dict[str, Any]]:
+def cross_rows(records: Sequence[dict[str, Any]], which: str = "final") -> list[dict[str, Any]]:
     """All methods measured on the same data, network, dimension and scale, across tables.
 
     Groups records by (abstract dataset, arch, dim, epochs, train/test images, profile) and keeps groups
@@ -782,7 +807,7 @@ def _decide(claim: Claim, a_recs: Sequence[dict[str, Any]], b_recs: Sequence[dic
             "diff": cmp.diff, "margin": cmp.margin, "n_a": len(a), "n_b": len(b)}
 
 
-def verdicts(records: Sequence[dict[str, Any]], which: str = "best", claims: Sequence[Claim] = CLAIMS,
+def verdicts(records: Sequence[dict[str, Any]], which: str = "paper", claims: Sequence[Claim] = CLAIMS,
              spreads: float = 2.0) -> list[dict[str, Any]]:
     """One line per claim: does what we measured agree with it, at the largest scale we ran both rows?
 
@@ -826,7 +851,7 @@ def verdicts(records: Sequence[dict[str, Any]], which: str = "best", claims: Seq
             why = "no runs of " + " and ".join(missing) if missing else "the two rows were run at different profiles"
             out.append({**line, "status": "not run", "verdict": "not run", "ours": "–", "scale": "–", "why": why})
             continue
-        decided = {p: _decide(claim, *by_profile[p], which, spreads) for p in run}
+        decided = {p: _decide(claim, *by_profile[p], statistic(claim.table, which), spreads) for p in run}
         line.update(decided[run[0]], profile=run[0])
         line["other"] = "; ".join(f"{p}: {decided[p]['verdict']}" for p in run[1:])
         out.append(line)

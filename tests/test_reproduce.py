@@ -283,3 +283,19 @@ def test_the_papers_claims_name_existing_rows():
     assert len(problems) == 2 and "no row 'no such row'" in problems[1]
     assert all(line["status"] == "not run" for line in reproduce.verdicts([])
                if line["status"] != "not runnable")
+
+
+def test_each_table_carries_its_papers_statistic_and_seed_count():
+    # Issue 10.4: HMPN reports the best test epoch of one run, HPN the final epoch over three seeds,
+    # DL2PA and DPNP say neither (final epoch, three seeds, and the basis says "not stated").
+    T = experiments.TABLES
+    assert (T["hmpn-cifar10"].statistic, T["hmpn-cifar10"].seeds) == ("best", 1)
+    assert (T["hpn-table3"].statistic, T["hpn-table3"].seeds) == ("final", 3)
+    for key in ("dl2pa-table2", "dpnp-table1"):
+        assert (T[key].statistic, T[key].seeds) == ("final", 3) and T[key].basis.startswith("not stated")
+    assert reproduce.statistic("hmpn-cifar10") == "best" and reproduce.statistic("dpnp-table1") == "final"
+    assert reproduce.statistic("hmpn-cifar10", "final") == "final"
+    assert len({j.seed for j in reproduce.plan("hpn-table3", "quick", only=[0])}) == 3   # the paper's count
+    assert len({j.seed for j in reproduce.plan("hmpn-cifar10", "quick", only=[0])}) == 1
+    meta = reproduce.tables_for([])["dl2pa-table2"]
+    assert all("mean of" not in line["scale"] for line in reproduce.table_rows(meta, []))

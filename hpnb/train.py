@@ -135,6 +135,7 @@ class Config:
     long_tail: str | None = None       # imbalanced training set: "exp:0.01" (DL2PA) | "linear:2-200" (HPN)
     image_size: int | None = None      # resize images to this side (HMPN: CIFAR-100 at 64)
     alpha: float = 40.0                # DPNP prototype radius
+    proto_group: str = "plain"         # DPNP's learned prototypes: "plain" (own group, no momentum/wd) | "shared"
     center_weight: float = 0.01        # weight of the centre loss beside softmax CE
     lambda_pos: float = 0.1            # DPNP/DPP pull to the own prototype (DPNP Eq. 10)
     lambda_neg_sample: float = 0.1     # DPNP repulsion of a sample from its nearest rival prototype
@@ -177,6 +178,7 @@ class Config:
             (self.train_limit is None or self.train_limit >= 1, f"train_limit must be >= 1, got {self.train_limit!r}"),
             (self.test_limit is None or self.test_limit >= 1, f"test_limit must be >= 1, got {self.test_limit!r}"),
             (_device_name_ok(self.device), f"unknown device {self.device!r}; use auto, cpu, cuda or cuda:N"),
+            (self.proto_group in ("plain", "shared"), f"proto_group must be 'plain' or 'shared', got {self.proto_group!r}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -254,6 +256,24 @@ def _augment(xb: torch.Tensor, data: hdata.ImageData, randaugment: haugment.Rand
     if crop_flip is not None:
         xb = crop_flip.apply(xb, cf_draws)
     return hdata.normalize(xb, data.mean, data.std)
+
+
+def _optimizer(cfg: Config, net: Net, recipe: dict[str, Any]) -> torch.optim.Optimizer:
+    """The recipe's optimiser. DPNP's learned prototypes get a group of their own (``proto_group
+    "plain"``): the centre learning rate eta_c (DPNP §V-B: 0.1, equal to the network's, so the same
+    schedule) without momentum or weight decay, which DPNP gives the network only; with the network's
+    momentum the prototypes collapse into the features' cone within an epoch (issue 10.1).
+    ``"shared"`` keeps them in the network's group."""
+    protos = [p for name, p in net.named_parameters() if name == "protos"]
+    rest = [p for name, p in net.named_parameters() if name != "protos"]
+    groups: list[dict[str, Any]] = [{"params": rest}]
+    if protos and cfg.proto_group == "plain":
+        groups.append({"params": protos, "weight_decay": 0.0, **({"momentum": 0.0} if recipe["optimizer"] == "sgd" else {})})
+    else:
+        groups[0]["params"] = rest + protos
+    if recipe["optimizer"] == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=recipe["momentum"], weight_decay=recipe["weight_decay"])
+    return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=recipe["weight_decay"])
 
 
 def _shared_prototypes(cfg: Config, classes: list[str], device: torch.device, ranks: Ranks) -> torch.Tensor | None:
@@ -550,8 +570,9 @@ def _load_checkpoint(path: Path) -> dict[str, Any]:
 def _resumable(saved_json: str, cfg: Config, done: int, milestones: list[int], path: Path) -> None:
     """Refuse a resume under another config; a longer (or shorter) ``epochs`` is allowed when the
     learning rate of the epochs already run is the same under the new schedule."""
-    saved = json.loads(saved_json)
     current = dataclasses.asdict(cfg)
+    defaults = {f.name: f.default for f in dataclasses.fields(Config)}
+    saved = {**{k: defaults[k] for k in current if k in defaults}, **json.loads(saved_json)}  # fields added since
     differ = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
     hint = "use another --out, or --overwrite to replace the run"
     if differ and differ != ["epochs"]:
@@ -701,10 +722,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
     dynamic = DynamicAssignment(C, C) if cfg.assignment == "dynamic" else None
 
     recipe = RECIPES[cfg.recipe]
-    if recipe["optimizer"] == "sgd":
-        opt = torch.optim.SGD(net.parameters(), lr=cfg.lr, momentum=recipe["momentum"], weight_decay=recipe["weight_decay"])
-    else:
-        opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=recipe["weight_decay"])
+    opt = _optimizer(cfg, net, recipe)
     milestones = sorted({max(1, round(f * cfg.epochs)) for f in recipe["milestones"]})
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
     randaugment = haugment.RandAugment(3, 9, 31) if cfg.augment == "randaugment" else None  # HMPN §4
@@ -720,7 +738,11 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
         if state["config"] != config_json:
             _resumable(state["config"], cfg, state["epoch"] + 1, milestones, ckpt_path)
         net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
+        try:
+            opt.load_state_dict(state["optimizer"])
+        except ValueError as err:  # e.g. a checkpoint from before the prototypes had their own group
+            raise ConfigError(f"{ckpt_path}: its optimiser state does not fit this run ({err}); use --overwrite "
+                              "to start afresh") from None
         sched.load_state_dict(state["scheduler"])
         sched.milestones = Counter(milestones)  # a resume with a longer epochs keeps the new schedule
         gen.set_state(state["generator"])

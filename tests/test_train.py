@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from hpnb import data as hdata
-from hpnb import train
+from hpnb import losses, train
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +251,37 @@ def test_crop_pads_with_black_in_pixel_space():
     x = train._augment(white, data, None, None, crop, draws)
     black = (0 - 0.5) / 0.25
     assert torch.allclose(x[0, :, :4, :4], torch.tensor(black)) and torch.allclose(x[0, :, 4:, 4:], torch.tensor(2.0))
+
+
+def test_learned_prototypes_have_their_own_plain_sgd_group():
+    # Issue 10.1a: DPNP's prototypes take eta_c without the network's momentum and weight decay.
+    cfg = train.Config(method="dpnp").resolved()
+    net = train.Net(cfg, 10, 1, 8)
+    opt = train._optimizer(cfg, net, train.RECIPES[cfg.recipe])
+    protos = [g for g in opt.param_groups if any(p is net.protos for p in g["params"])]
+    assert len(opt.param_groups) == 2 and protos[0]["momentum"] == 0 and protos[0]["weight_decay"] == 0
+    assert protos[0]["lr"] == opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[0]["momentum"] == 0.9
+    shared = train._optimizer(dataclasses.replace(cfg, proto_group="shared"), net, train.RECIPES[cfg.recipe])
+    assert len(shared.param_groups) == 1
+
+
+def test_prototypes_keep_their_separation_under_their_own_group():
+    # With the network's momentum, 200 steps of DPP pull the prototypes into one cone (the issue's
+    # measurement); in their own momentum-free group they stay apart.
+    torch.manual_seed(0)
+    h = torch.randn(64, 16).abs() + 2.0           # features not yet separated: one positive cone
+    y = torch.randint(0, 10, (64,))
+
+    def min_angle(group: str) -> float:
+        cfg = train.Config(method="dpp", dim=16, proto_group=group).resolved()
+        net = train.Net(cfg, 10, 1, 8)
+        opt = train._optimizer(cfg, net, train.RECIPES[cfg.recipe])
+        for _ in range(200):
+            opt.zero_grad()
+            losses.dpp(h, net.protos, y, alpha=cfg.alpha, lambda_pos=cfg.lambda_pos).total.backward()
+            opt.step()
+        P = torch.nn.functional.normalize(net.protos.detach(), dim=1)
+        cos = (P @ P.T).fill_diagonal_(-1)
+        return float(torch.rad2deg(torch.acos(cos.max().clamp(-1, 1))))
+
+    assert min_angle("plain") > 4 * min_angle("shared")

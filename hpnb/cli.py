@@ -1,7 +1,8 @@
 """Command line: ``python -m hpnb <command> ...``.
 
 Errors a user can fix (bad arguments, missing data) print one line on stderr and exit 2, with no
-traceback; anything else is a bug and keeps its traceback.
+traceback; anything else is a bug and keeps its traceback. Nothing heavy (torch) is imported before
+a command needs it: ``--help`` and argument errors answer at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from hpnb import prototypes
+from hpnb import config
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +24,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _prototypes(args: argparse.Namespace) -> int:
+    from hpnb import prototypes
+
     start = time.perf_counter()
     P = prototypes.place(args.classes, args.dim, args.method, seed=args.seed, steps=args.steps)
     stats = prototypes.separation(P)
@@ -47,10 +50,11 @@ def _bool(text: str) -> bool:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from hpnb import train
+    fields = {f.name for f in dataclasses.fields(config.Config)}
+    cfg = config.Config(**{k: v for k, v in vars(args).items() if k in fields})
+    cfg.resolved()  # a bad flag is refused before torch is imported
 
-    fields = {f.name for f in dataclasses.fields(train.Config)}
-    cfg = train.Config(**{k: v for k, v in vars(args).items() if k in fields})
+    from hpnb import train
     run = train.train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, progress=not args.quiet)
     if os.environ.get("RANK", "0") != "0":
         return 0  # under torchrun every rank has the same results: rank 0 reports them
@@ -82,10 +86,8 @@ def _reproduce(args: argparse.Namespace) -> int:
 
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per field of :class:`hpnb.train.Config`, typed from its annotation."""
-    from hpnb import train
-
-    for f in dataclasses.fields(train.Config):
+    """One flag per field of :class:`hpnb.config.Config`, typed from its annotation."""
+    for f in dataclasses.fields(config.Config):
         kind = str(f.type)
         convert = _bool if "bool" in kind else int if "int" in kind else float if "float" in kind else str
         parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=convert, default=argparse.SUPPRESS,
@@ -98,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prototypes", help="place prototypes and print their separation as JSON")
     p.add_argument("--classes", type=int, required=True, help="number of prototypes c (>= 2)")
     p.add_argument("--dim", type=int, required=True, help="dimension d of the output space (>= 1)")
-    p.add_argument("--method", default="best", help=f"one of: {', '.join(prototypes.METHODS)}")
+    p.add_argument("--method", default="best", help=f"one of: {', '.join(config.PLACEMENTS)}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="solver iterations (method default)")
     p.add_argument("--out", default=None, help="also save the (c, d) tensor here (torch.save)")
@@ -132,18 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _user_errors() -> tuple[type[Exception], ...]:
-    from hpnb.data import DataError
-    from hpnb.embeddings import EmbeddingError
-    from hpnb.train import ConfigError
+_USER_ERRORS = {"hpnb.config": "ConfigError", "hpnb.data": "DataError", "hpnb.embeddings": "EmbeddingError",
+                "hpnb.prototypes": "PrototypeError"}
 
-    return (DataError, ConfigError, EmbeddingError)
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The error types a user can fix, from the modules already imported (an error of a module
+    never imported cannot have been raised)."""
+    return tuple(getattr(sys.modules[m], name) for m, name in _USER_ERRORS.items() if m in sys.modules) + (FileNotFoundError,)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (prototypes.PrototypeError, *_user_errors(), FileNotFoundError) as err:
+    except Exception as err:
+        if not isinstance(err, _user_errors()):
+            raise
         print(f"python -m hpnb {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -32,7 +32,7 @@ from torchvision.models.resnet import BasicBlock
 
 __all__ = ["ARCHS", "STEMS", "MIN_IMAGE_SIZE", "Embedder", "build", "num_parameters"]
 
-ARCHS = ("resnet20", "resnet32", "resnet56", "resnet18", "resnet34", "dpnp-resnet18", "digits-cnn")
+from hpnb.config import ARCHS  # noqa: E402 -- the names live where the CLI reads them
 
 # Stems of the torchvision-based ResNets: "cifar" is a 3x3 stride-1 conv without max-pool (total
 # stride 8), "imagenet" is torchvision's own 7x7 stride-2 conv plus 3x3 stride-2 max-pool (total

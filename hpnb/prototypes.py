@@ -34,7 +34,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-METHODS = ("best", "hpn", "riesz", "gaussian", "simplex", "onehot", "random", "privileged", "embedding")
+from hpnb.config import PLACEMENTS as METHODS  # noqa: E402 -- the names live where the CLI reads them
 ITERATIVE = ("best", "hpn", "riesz", "gaussian", "privileged")
 # Methods that need class-name embeddings (``place(..., embeddings=E)``).
 NEEDS_EMBEDDINGS = ("privileged", "embedding")

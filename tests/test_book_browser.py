@@ -83,3 +83,34 @@ def test_screenshot_of_the_chapter(served):
     shot = out / "chapter.png"
     _chromium(out, f"{base}/book/{CHAPTER}.html", f"--screenshot={shot}")
     assert shot.stat().st_size > 50_000  # a blank page is a few kB
+
+
+def _page_weight(html_root: Path, page: Path) -> tuple[int, bool]:
+    """Bytes a cold load of ``page`` transfers from the book (the page and every local script, style
+    sheet and image it references), and whether it loads plotly.js."""
+    import re
+    from urllib.parse import urljoin, urlparse
+
+    text = page.read_text()
+    refs = set(re.findall(r'<(?:script|img)[^>]+src="([^"]+)"', text)) | set(re.findall(r'<link[^>]+href="([^"]+\.css[^"]*)"', text))
+    total, plotly = page.stat().st_size, False
+    for ref in refs:
+        path = urlparse(urljoin(page.relative_to(html_root).as_posix(), ref)).path
+        target = html_root / path
+        if target.is_file():
+            total += target.stat().st_size
+            plotly |= target.name == "plotly.min.js"
+    return total, plotly
+
+
+def test_plotly_is_loaded_only_where_a_figure_needs_it(served):
+    out, _ = served
+    html_root = out / "_build" / "html"
+    pages = [p for p in html_root.rglob("*.html") if "_static" not in p.parts and p.name not in ("search.html", "genindex.html")]
+    assert len(pages) >= 3
+    for page in pages:
+        weight, plotly = _page_weight(html_root, page)
+        draws = "plotly-graph-div" in page.read_text()
+        assert plotly == draws, (page.name, plotly, draws)
+        if not draws:
+            assert weight < 3_000_000, (page.name, weight)

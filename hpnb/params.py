@@ -39,8 +39,8 @@ def _compatible(default: Any, value: Any) -> bool:
         return True                                   # "None = not set" parameters take any type
     if isinstance(default, bool) or isinstance(value, bool):
         return isinstance(default, bool) and isinstance(value, bool)
-    if isinstance(default, float):
-        return isinstance(value, (int, float))
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float))    # numbers pass for numbers; Config checks ranges
     if isinstance(default, (list, tuple)):
         return isinstance(value, (list, tuple))
     return isinstance(value, type(default))

@@ -17,7 +17,7 @@ BASE = {"dataset": "digits", "arch": "digits-cnn", "dim": 16, "epochs": 1, "batc
         "prototypes": "simplex", "train_limit": 200, "device": "cpu"}
 TINY = Table(
     key="tiny-digits", paper="HMPN", source="Test Table 9", title="digits, two rows, one epoch",
-    metrics=("test_acc", "test_sq_dissim"),
+    metrics=("test_acc", "test_sq_dissim"), seeds=1, statistic="best",
     rows=(Row("Dissimilarity baseline (Eq. 1)", {**BASE, "method": "hpn"}, {"test_acc": 0.8765, "test_sq_dissim": 321}),
           Row("Dissimilarity, mixed prototypes (Eq. 3)", {**BASE, "method": "hmpn"}, {"test_acc": 0.9123, "test_sq_dissim": 123})),
 )
@@ -163,7 +163,7 @@ def test_placement_tables_and_rows_that_cannot_run(monkeypatch, tmp_path, capsys
             Row("One-hot", {**BASE, "method": "hpn", "prototypes": "onehot", "dim": 10}, {"dist_min": 1.0}),
             Row("Elsewhere", {**BASE, "method": "hpn"}, {"dist_min": 0.5}, not_runnable="no loader for it"))
     placement = Table(key="tiny-placement", paper="HPN", source="Test Table 2", title="separation",
-                      metrics=("dist_min", "dist_mean", "dist_max"), rows=rows, kind="placement")
+                      metrics=("dist_min", "dist_mean", "dist_max"), rows=rows, kind="placement", seeds=1)
     monkeypatch.setitem(experiments.TABLES, placement.key, placement)
     common = ["--profile", "paper", "--out-root", str(tmp_path / "runs"), "--results-dir", str(tmp_path / "results"), "--quiet"]
     rc, out, err = _main(capsys, "reproduce", placement.key, *common)

@@ -143,6 +143,9 @@ class ImageData:
     source: str = field(default="")
     train_targets: torch.Tensor | None = None
     test_targets: torch.Tensor | None = None
+    # Every name a class goes by, comma-separated (Tiny ImageNet's words.txt line), for class-name
+    # embeddings when the display name in ``classes`` has no word vector; None: ``classes`` only.
+    class_words: list[str] | None = None
 
     @property
     def num_classes(self) -> int:
@@ -296,6 +299,7 @@ class _Source:
     where: Callable[[str], str]  # a readable location for error messages
     fingerprint: list  # what the cache key hashes besides the spec
     close: Callable[[], None] = lambda: None
+    class_words: list[str] | None = None  # see ImageData.class_words
 
 
 def _is_image(name: str) -> bool:
@@ -1012,6 +1016,7 @@ def _tinyimagenet_source(folder: Path) -> _Source:
         read=lambda rel: (folder / rel).read_bytes(),
         where=lambda rel: str(folder / rel),
         fingerprint=fingerprint,
+        class_words=[words[w].strip() for w in wnids],
     )
 
 
@@ -1022,11 +1027,11 @@ def _load_tinyimagenet(directory: Path, root: Path, progress: bool) -> ImageData
     cache = _cache_path(root, "tinyimagenet", key)
     cached = _load_cache(cache, key)
     if cached is not None:
-        return cached
+        return dataclasses.replace(cached, class_words=source.class_words)
     text = f"Tiny ImageNet (test = the official val split): {_provenance(folder)}"
     data = _decode_source(source, "tinyimagenet", text, progress)
     _save_cache(cache, key, data)
-    return data
+    return dataclasses.replace(data, class_words=source.class_words)
 
 
 # --------------------------------------------------------------------------------------------

@@ -66,26 +66,55 @@ def glove_dim() -> int:
     return int(_vectors().shape[1])
 
 
+def _word_tokens(word: str, vocab: dict[str, int], compounds: bool) -> list[str] | None:
+    """GloVe tokens for one word of a name, or None: the word itself; a possessive as GloVe splits
+    it ("potter's" -> "potter", "'s" dropped); a hyphenated word by its parts; a closed compound
+    that GloVe lacks by the two words it joins ("gasmask" -> "gas", "mask")."""
+    word = word.strip("'\".()")
+    if word in vocab:
+        return [word]
+    if word.endswith(("'s", "’s")) and word[:-2] in vocab:
+        return [word[:-2]]
+    parts = [p for p in re.split(r"[-'’/]", word) if p]
+    if len(parts) > 1 and all(p in vocab for p in parts):
+        return parts
+    for i in range(len(word) - 3, 2, -1) if compounds else ():   # longest first part first, parts of 3+ letters
+        if word[:i] in vocab and word[i:] in vocab:
+            return [word[:i], word[i:]]
+    return None
+
+
+def _synonym_words(synonym: str, vocab: dict[str, int], compounds: bool) -> tuple[list[str], list[str]]:
+    found, missing = [], []
+    for word in re.split(r"[\s_]+", synonym.strip().lower()):
+        if not word:
+            continue
+        tokens = _word_tokens(word, vocab, compounds)
+        if tokens is None:
+            missing.append(word)
+        else:
+            found.extend(tokens)
+    return found, missing
+
+
 def name_words(name: str) -> tuple[list[str], list[str]]:
     """The GloVe words a class name is averaged over, and the words GloVe lacks: ``(found, missing)``.
 
-    Lower-cased and split at spaces and underscores; a hyphenated word missing from GloVe is replaced
-    by its parts when they are all present.
+    Lower-cased and split at spaces and underscores (see :func:`_word_tokens` for possessives,
+    hyphens and closed compounds). A name may list synonyms separated by commas, as WordNet's lines
+    in Tiny ImageNet's ``words.txt`` do ("jinrikisha, ricksha, rickshaw"): the first synonym whose
+    words GloVe all has is used, trying every synonym as written before splitting closed compounds
+    ("ricksha" is better matched by its synonym "rickshaw" than by "rick" + "sha"); if none, the
+    first synonym's (found, missing).
     """
     vocab = _vocabulary()
-    found, missing = [], []
-    for word in re.split(r"[\s_]+", str(name).strip().lower()):
-        if not word:
-            continue
-        if word in vocab:
-            found.append(word)
-            continue
-        parts = [p for p in word.split("-") if p]
-        if "-" in word and parts and all(p in vocab for p in parts):
-            found.extend(parts)
-        else:
-            missing.append(word)
-    return found, missing
+    synonyms = [s for s in str(name).split(",") if s.strip()] or [str(name)]
+    for compounds in (False, True):
+        for synonym in synonyms:
+            found, missing = _synonym_words(synonym, vocab, compounds)
+            if found and not missing:
+                return found, missing
+    return _synonym_words(synonyms[0], vocab, False)
 
 
 def class_name_embeddings(names: list[str] | tuple[str, ...], dtype: torch.dtype = torch.float32) -> torch.Tensor:

@@ -556,7 +556,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
     net = net.to(device)
     if device.type == "cuda":
         net = net.to(memory_format=torch.channels_last)
-    P = _shared_prototypes(cfg, data.classes, device, ranks)
+    P = _shared_prototypes(cfg, data.class_words or data.classes, device, ranks)
     dynamic = DynamicAssignment(C, C) if cfg.assignment == "dynamic" else None
 
     recipe = RECIPES[cfg.recipe]

@@ -239,6 +239,9 @@ def test_tinyimagenet_official_layout(archives, droot, tmp_path, monkeypatch):
     assert Image.open(folder / "train" / fx.TINY_GREY[0] / "images" / f"{fx.TINY_GREY[0]}_1.JPEG").mode == "L"
     assert torch.equal(grey[0], grey[1]) and torch.equal(grey[1], grey[2])  # grey became RGB
     assert entry.md5 in d.source and "val split" in d.source
+    # words.txt's whole line travels with the data, for class-name embeddings (issue 10.7).
+    assert d.class_words == [fx.TINY_WORDS[w] for w in fx.TINY_WNIDS]
+    assert load(f"tinyimagenet:{directory}", progress=False).class_words == d.class_words   # from the cache too
 
     # A name shared by two wnids is told apart; the changed words.txt is a new cache key.
     words = folder / "words.txt"

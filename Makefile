@@ -8,7 +8,7 @@ STAMP := $(VENV)/.hpnb-installed
 OMP_NUM_THREADS ?= 1
 TEST_ENV := OMP_NUM_THREADS=$(OMP_NUM_THREADS) MKL_NUM_THREADS=$(OMP_NUM_THREADS)
 
-.PHONY: book test clean
+.PHONY: book test clean gpu-check
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadfile --nbval-lax -q tests book
+
+# One call on a CUDA machine (CIFAR-10 JPEG zips in DATA): every preset, bf16 vs fp32, benchmark (a),
+# each paper backbone timed; writes benchmarks/results/gpu_check-cuda.json.
+DATA ?= ../shared/data
+gpu-check: $(STAMP)
+	$(PY) benchmarks/gpu_check.py --data $(DATA)
 
 clean:
 	rm -rf _build

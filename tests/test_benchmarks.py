@@ -82,3 +82,19 @@ def test_solvers_follow_chapter_1s_cases():
     params = module.chapter_parameters()
     assert params["source"].endswith("01_prototype_geometry.ipynb")  # read from the notebook, not the fallback
     assert [100, 100] in params["table_cases"] and "riesz" in params["table_methods"] and params["large_cases"]
+
+
+def test_gpu_check_runs_in_its_cpu_mode(tmp_path):
+    out = tmp_path / "gpu_check.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HPNB_DATA": str(tmp_path / "data")}
+    proc = subprocess.run([sys.executable, str(BENCH / "gpu_check.py"), "--device", "cpu", "--tiny", "--threads", "1",
+                           "--out", str(out)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    res = json.loads(out.read_text())
+    assert res["benchmark"] == "gpu_check" and res["ok"] and res["tiny"]
+    from hpnb.train import PRESETS
+
+    assert [p["method"] for p in res["presets"]] == list(PRESETS) and all(p["ok"] for p in res["presets"])
+    assert res["bf16_vs_fp32"]["relative_difference"] < 0.05 and positive(res["pipeline"]["ratio_hpnb_over_plain"])
+    assert all(positive(b["images_per_s"]) for b in res["backbones"])
+    assert {p["table"] for p in res["projected"]} >= {"hmpn-cifar10", "cross-cifar10"}

@@ -356,7 +356,8 @@ def _hpn_table4() -> Table:
 
 _DL2PA_BASE = {"arch": "resnet32", "epochs": 250, "batch_size": 128, "augment": "crop-flip"}
 _PSC_NOTE = "PSC = the ce preset (embedding d + linear classifier), trained with DL2PA's recipe as the paper's setup states"
-_PSC_FROM_HPN = "the paper's PSC number at d = C is HPN Table 1's one-hot number, relabelled"
+_PSC_FROM_HPN = ("the paper's PSC number at d = C is HPN Table 1's one-hot number, relabelled; the row runs what "
+                 "produced it (HPN's one-hot prototypes and recipe), not softmax CE")
 _ETF_NOTE = ("ETF [Yang et al. 2022] mapped to a fixed simplex (prototypes 'simplex', static assignment) trained "
              "with the dl2pa objective: its dot-regression loss is DL2PA Eq. 6, half of (1 - cos)^2")
 _LT_NOTE = ("long-tail recipe as DL2PA §4.1 (SGD 0.1, wd 2e-4, x0.1 at epochs 160/180 of 200: recipe 'dl2pa-lt'), "
@@ -370,6 +371,8 @@ def _dl2pa_row(label: str, dataset: str, dim: int, who: str, acc: float | None, 
     if who == "psc":
         config.update(method="ce", recipe="dl2pa")
         notes.insert(0, _PSC_NOTE)
+    elif who == "psc-onehot":   # a PSC number that is HPN's one-hot row (issue 10.5)
+        config.update(method="hpn", prototypes="onehot", recipe="hpn")
     elif who == "w2v":
         config.update(method="hpn", prototypes="embedding", recipe="hpn")
         notes.insert(0, _W2V_NOTE)
@@ -392,7 +395,8 @@ def _dl2pa_table1(dataset: str, dims: tuple[int, ...], psc: tuple[float | None, 
     rows = []
     for d, a in zip(dims, psc):
         if a is not None:
-            rows.append(_dl2pa_row(f"PSC, d = {d}", dataset, d, "psc", a, note=_PSC_FROM_HPN if d == C else ""))
+            rows.append(_dl2pa_row(f"PSC, d = {d}", dataset, d, "psc-onehot" if d == C else "psc", a,
+                                   note=_PSC_FROM_HPN if d == C else ""))
     rows += [_dl2pa_row(f"Word2Vec, d = {d}", dataset, d, "w2v", a) for d, a in zip(dims, w2v)]
     rows += [_dl2pa_row(f"HPN, d = {d}", dataset, d, "hpn", a) for d, a in zip(dims, hpn)]
     rows += [_dl2pa_row(f"DL2PA (ours), d = {d}", dataset, d, "ours", a) for d, a in zip(dims, ours)]
@@ -431,7 +435,8 @@ def _dl2pa_table2() -> Table:
         C = NUM_CLASSES[dataset]
         extra_note = "ImageNet-200 mapped to Tiny ImageNet" if dataset == "tinyimagenet" else ""
         rows += [
-            _dl2pa_row(f"PSC, {name}, d = {C}", dataset, C, "psc", psc, note="; ".join(filter(None, (_PSC_FROM_HPN, extra_note)))),
+            _dl2pa_row(f"PSC, {name}, d = {C}", dataset, C, "psc-onehot", psc,
+                       note="; ".join(filter(None, (_PSC_FROM_HPN, extra_note)))),
             _dl2pa_row(f"Word2Vec, {name}, d = {C}", dataset, C, "w2v", w2v, note=extra_note),
             _dl2pa_row(f"HPN, {name}, d = {C}", dataset, C, "hpn", hpn, note=extra_note),
             _dl2pa_row(f"ETF, {name}, d = {C}", dataset, C, "etf", etf, note=extra_note),

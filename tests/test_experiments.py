@@ -289,3 +289,15 @@ def test_dpnp_tables_match_the_printed_lines():
           for v in (r.paper["proto_min_sep"], r.paper["proto_mean_sep"], r.paper["proto_std"])]
     assert "91.83 91.97 0.18 | 84.39 84.72 0.31 || 63.71 64.02 0.22 | 65.82 66.78 0.62" in text
     assert t3 == [91.83, 91.97, 0.18, 84.39, 84.72, 0.31, 63.71, 64.02, 0.22, 65.82, 66.78, 0.62]
+
+
+def test_psc_rows_that_quote_hpns_one_hot_number_run_one_hot_prototypes():
+    # Issue 10.5: DL2PA's PSC at d = C prints HPN Table 1's one-hot number; the row runs what produced it.
+    from hpnb import experiments
+
+    for key in ("dl2pa-table1-cifar100", "dl2pa-table2"):
+        for row in experiments.TABLES[key].rows:
+            if row.label.startswith("PSC") and "relabelled" in row.note:
+                assert (row.config["method"], row.config.get("prototypes")) == ("hpn", "onehot"), row.label
+            elif row.label.startswith("PSC"):
+                assert row.config["method"] == "ce", row.label

@@ -47,7 +47,7 @@ def _compatible(default: Any, value: Any) -> bool:
 
 
 def check(history: list[str] | None = None, namespace: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Validate the injected parameters; return the defaults.
+    """Validate the injected parameters; return the default of every parameter.
 
     ``history`` is IPython's ``In`` (cell sources in execution order: the parameters cell first, then
     papermill's injected cell if any); ``namespace`` the kernel's globals. Both default to the
@@ -61,14 +61,16 @@ def check(history: list[str] | None = None, namespace: dict[str, Any] | None = N
     if not cells:
         return {}
     defaults = defaults_of(cells[0])
-    injected = next((c for c in cells[1:3] if c.lstrip().startswith("# Parameters")), None)
-    if injected is None:
-        return defaults
-    for name in defaults_of(injected):
+    injected_cell = next((c for c in cells[1:3] if c.lstrip().startswith("# Parameters")), None)
+    injected = defaults_of(injected_cell) if injected_cell is not None else {}
+    for name in injected:
         if name not in defaults:
             raise ParameterError(f"unknown parameter {name!r}; this notebook's parameters are: {', '.join(defaults)}")
         value = namespace.get(name)
         if not _compatible(defaults[name], value):
             raise ParameterError(f"parameter {name!r} must be of type {type(defaults[name]).__name__} "
                                  f"(default {defaults[name]!r}), got {value!r}")
-    return defaults
+    # A parameter papermill did not set holds its default, as the parameters cell computed it (a
+    # non-literal such as list(range(4, 15)) included) and as the notebook may have normalised it
+    # since (a tuple made a list): that value is the default the chapter compares against.
+    return {name: (defaults[name] if name in injected else namespace.get(name, defaults[name])) for name in defaults}

@@ -51,3 +51,13 @@ def test_papermill_run_with_a_misspelt_parameter_fails(tmp_path: Path) -> None:
     with pytest.raises(papermill.PapermillExecutionError, match="unknown parameter 'epochz'"):
         papermill.execute_notebook(str(nb), str(tmp_path / "bad.ipynb"), parameters={"epochz": 1},
                                    kernel_name="python3", progress_bar=False)
+
+
+def test_defaults_of_parameters_not_injected_are_their_current_values() -> None:
+    # A non-literal default and a tuple the notebook made a list still count as the default run.
+    cell = "counts = list(range(4, 7))\ndims = (2, 3)\nepochs = 10\n"
+    namespace = {"counts": [4, 5, 6], "dims": [2, 3], "epochs": 10}
+    assert check(["", cell], namespace) == namespace
+    injected = "# Parameters\nepochs = 3\n"
+    got = check(["", cell, injected], {**namespace, "epochs": 3})
+    assert got == {"counts": [4, 5, 6], "dims": [2, 3], "epochs": 10}   # so epochs = 3 is not the default run

@@ -90,11 +90,11 @@ def median(values: list[float]) -> float:
 def write_json(obj: dict[str, Any], path: str | Path | None) -> None:
     if not path:
         return
+    from hpnb.files import write_atomic
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(obj, indent=2) + "\n")
     print(f"wrote {path}")
 
 

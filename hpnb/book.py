@@ -84,10 +84,10 @@ def stage(src_dir: Path, only: list[str] | None = None) -> list[Path]:
 def _write_if_changed(path: Path, content: bytes) -> None:
     if path.exists() and path.read_bytes() == content:
         return
+    from hpnb.files import write_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
+    write_atomic(path, content)
 
 
 def execute(notebooks: list[Path], src_dir: Path, cache_dir: Path, force: bool = False) -> list[dict]:

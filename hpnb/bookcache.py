@@ -155,10 +155,10 @@ def store(cache_dir: Path, stem: str, key: str, inputs: dict[str, Any], executed
                      ("python", "torch", "torchvision", "numpy", "scipy", "scikit-learn", "myst-nb", "jupyter-book")},
         "inputs": sorted(inputs["files"]),
     }
+    from hpnb.files import write_atomic
+
     os.replace(executed, cache_dir / f"{stem}.ipynb")
-    tmp = cache_dir / f".{stem}.{os.getpid()}.json"
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, cache_dir / f"{stem}.json")
+    write_atomic(cache_dir / f"{stem}.json", json.dumps(record, indent=1))
     return record
 
 

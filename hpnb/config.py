@@ -23,6 +23,16 @@ OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "center", "dpp", "dpnp"
 REGRESSION_OBJECTIVES = ("hpn_regression", "squared_regression")  # a value per image, no classes
 VALUE_OBJECTIVES = REGRESSION_OBJECTIVES + ("joint", "multitask")  # need the dataset's targets
 SUMMED_OBJECTIVES = ("cosine_sq",) + VALUE_OBJECTIVES  # summed over the batch by _objective; the others are batch means
+# What each history field of a run measures, written into every results file beside the history.
+HISTORY_UNITS = {
+    "train_loss": "the objective per training image, averaged over the epoch (a summed objective is "
+                  "divided by its batch size, so every objective is in the same unit)",
+    "test_acc": "fraction of test images classified correctly",
+    "test_mae": "mean absolute error on test images, in the target's own unit",
+    "lr": "learning rate of the network's parameter group at the end of the epoch",
+    "train_images_per_s": "training images per second, augmentation included, evaluation excluded",
+    "epoch_seconds": "wall seconds of the epoch, evaluation included",
+}
 HEADS = ("learned", "linear")  # prototype kinds that are trained, beside the fixed placements
 AUGMENTS = ("none", "crop-flip", "randaugment")
 

@@ -22,10 +22,11 @@ Objectives and where they come from:
 - :func:`joint_loss`: HPN §2.3, Eq. 1 + Eq. 7 in one output space; :func:`multitask_baseline_loss`,
   HPN Table 6's task-weighted squared loss + softmax cross-entropy baseline.
 
-Reductions: ``"sum"`` adds the per-sample losses over the batch (what the HPN/HMPN reference code
-does for the squared-cosine losses), ``"mean"`` divides that by the batch size B. HMPN writes its
-cross-entropies Eq. 2/4 as batch means and DPNP writes every term of Eq. 10 as a mean, so pass
-``reduction="mean"`` to get those papers' exact scaling; :func:`dpnp`/:func:`dpp` default to it.
+Reductions: ``"sum"`` adds the per-sample losses over the batch, ``"mean"`` divides that by the
+batch size B. Each function defaults to its paper's reduction: the squared-cosine losses (HPN Eq. 1,
+HMPN Eq. 3) and HPN's regression are sums, as the HPN/HMPN reference code computes them; HMPN's
+cross-entropies Eq. 2/4 and every term of DPNP's Eq. 10 are batch means. The two baselines keep
+"sum" (Wen et al. 2016 Eq. 2 sums the centre loss; see :func:`softmax_ce` for the CE).
 """
 
 from __future__ import annotations
@@ -239,25 +240,24 @@ def prototype_ce(
     z: torch.Tensor,
     P: torch.Tensor,
     y: torch.Tensor,
-    reduction: str = "sum",
+    reduction: str = "mean",
     temperature: float = 1.0,
 ) -> torch.Tensor:
     """Cross-entropy over prototype logits: HMPN Eq. 2 (Lukashov 2026; after Kasarla et al. 2022).
 
-    ``L = -sum_i log softmax_c(x~_i^T p_c / T)_{y_i}`` with x~_i = z_i/|z_i| (HMPN §3 defines x~ as
+    ``L = -1/B sum_i log softmax_c(x~_i^T p_c / T)_{y_i}`` with x~_i = z_i/|z_i| (HMPN §3 defines x~ as
     the normalised embedding and uses it in Eq. 2) and unit prototypes, so the logits are cosines in
     [-1, 1]. HMPN uses no temperature (T = 1, the default); with bounded logits the softmax can never
     become confident (at most e / (e + (C-1)/e) for the true class), which is part of why HMPN finds
     this objective clusters less tightly than Eq. 1.
 
-    HMPN writes Eq. 2 as a batch mean (1/S); the default "sum" keeps the module uniform, pass
-    ``reduction="mean"`` for the paper's scaling.
+    HMPN writes Eq. 2 as a batch mean (1/S), the default here; "sum" is B times that.
 
     Args:
         z: raw embeddings (B, d); normalised here.
         P: prototypes (C, d); normalised here (a no-op for unit prototypes).
         y: class indices (B,) or soft labels (B, C); soft labels give :func:`mixed_ce`.
-        reduction: "sum" (default) or "mean" (sum / B).
+        reduction: "mean" (default, the paper's) or "sum" (B times "mean").
         temperature: divides the logits; must be positive.
     """
     _check_reduction(reduction)
@@ -274,24 +274,24 @@ def mixed_ce(
     z: torch.Tensor,
     P: torch.Tensor,
     y_soft: torch.Tensor,
-    reduction: str = "sum",
+    reduction: str = "mean",
     temperature: float = 1.0,
 ) -> torch.Tensor:
     """Soft-label cross-entropy over prototype logits: HMPN Eq. 4 (Lukashov 2026).
 
-    ``L = -sum_i y_i^T log softmax(P x~_i / T)``, the mixing proportions y_i as the target
+    ``L = -1/B sum_i y_i^T log softmax(P x~_i / T)``, the mixing proportions y_i as the target
     distribution and the same cosine logits as Eq. 2; for one-hot y_i it is Eq. 2. The HMPN reference
     code computes exactly this (cross_entropy(e P^T, y_soft), no temperature). Unlike Eq. 3 it needs
     no mixed prototype, so a cancelling mix is no special case here.
 
-    HMPN writes Eq. 4 as a batch mean (1/S, and Algorithm 1 divides the cross-entropy by |B|); the
-    default "sum" keeps the module uniform, pass ``reduction="mean"`` for the paper's scaling.
+    HMPN writes Eq. 4 as a batch mean (1/S, and Algorithm 1 divides the cross-entropy by |B|), the
+    default here; "sum" is B times that.
 
     Args:
         z: raw embeddings (B, d); normalised here.
         P: prototypes (C, d); normalised here (a no-op for unit prototypes).
         y_soft: soft labels (B, C); class indices (B,) are accepted and treated as one-hot.
-        reduction: "sum" (default) or "mean" (sum / B).
+        reduction: "mean" (default, the paper's) or "sum" (B times "mean").
         temperature: divides the logits; must be positive.
     """
     _check_reduction(reduction)

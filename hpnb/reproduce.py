@@ -278,7 +278,7 @@ def _round(value: Any, digits: int = 6) -> Any:
 
 def exported(results: dict[str, Any], experiment: dict[str, Any]) -> dict[str, Any]:
     """The small copy of a results.json that is committed under data/results/."""
-    keep = ("config", "data", "history", "best", "final", "provenance")
+    keep = ("config", "data", "history", "units", "best", "final", "provenance")
     return _round({"experiment": experiment, **{k: results[k] for k in keep if k in results}})
 
 

@@ -51,7 +51,7 @@ from hpnb import augment as haugment
 from hpnb import data as hdata
 from hpnb import losses, metrics, mixing, models, prototypes
 from hpnb.assignment import DynamicAssignment
-from hpnb.config import (AUGMENTS, HEADS, OBJECTIVES, PRESETS, RECIPES, REGRESSION_OBJECTIVES,  # noqa: F401
+from hpnb.config import (AUGMENTS, HEADS, HISTORY_UNITS, OBJECTIVES, PRESETS, RECIPES, REGRESSION_OBJECTIVES,  # noqa: F401
                          SUMMED_OBJECTIVES, VALUE_OBJECTIVES, Config, ConfigError, Diverged)
 from hpnb.files import FolderBusy, run_lock, write_atomic
 
@@ -649,7 +649,9 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
             if dynamic is not None:
                 # Every rank folds in the whole global batch, so all solve the same assignment.
                 dynamic.update(ranks.gather(z.detach(), size), ranks.gather(target, size))
-            total += part.detach() * size  # stays on the device: no sync per step
+            # Summed over this rank's images in both reductions, so train_loss is per image for every
+            # objective; it stays on the device: no sync per step.
+            total += part.detach() if cfg.objective in SUMMED_OBJECTIVES else part.detach() * size
             first_bad = torch.where(torch.isfinite(part.detach()), first_bad, torch.minimum(first_bad, first_bad.new_tensor(step)))
             seen += size
         summed = float(ranks.sum(total))  # the same on every rank: all stop together
@@ -670,7 +672,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
                             values=data.test_targets, bounds=bounds))
         row["epoch_seconds"] = time.perf_counter() - epoch_start
         history.append(row)
-        bar.set_postfix(loss=f"{row['train_loss']:.3f}",
+        bar.set_postfix(loss_per_image=f"{row['train_loss']:.3f}",
                         **{k[5:]: f"{row[k]:.3f}" for k in ("test_acc", "test_mae") if k in row})
         if ckpt_path and ranks.rank == 0:
             _save_atomic({
@@ -689,6 +691,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
         "data": {"name": data.name, "source": data.source, "train": len(data.train_y), "test": len(data.test_y),
                  "classes": data.classes, **({"bounds": list(bounds)} if cfg.objective in VALUE_OBJECTIVES else {})},
         "history": history,
+        "units": HISTORY_UNITS,
         "best": best,
         "final": history[-1],
         "provenance": {**provenance, "wall_seconds": time.perf_counter() - wall_start,

@@ -73,15 +73,22 @@ def test_prototype_ce_hand_value():
     # logits are cosines: sample 0 -> (1, 0, -1), true 0; sample 1 -> (0, 1, 0), true 2
     ce0 = math.log(math.e + 1 + math.exp(-1)) - 1.0
     ce1 = math.log(1 + math.e + 1) - 0.0
-    assert L.prototype_ce(z, P, y).item() == pytest.approx(ce0 + ce1, rel=1e-12)
-    assert L.prototype_ce(z, P, y, reduction="mean").item() == pytest.approx(
-        (ce0 + ce1) / 2, rel=1e-12
-    )
+    # HMPN Eq. 2 is a batch mean: the default
+    assert L.prototype_ce(z, P, y).item() == pytest.approx((ce0 + ce1) / 2, rel=1e-12)
+    assert L.prototype_ce(z, P, y, reduction="sum").item() == pytest.approx(ce0 + ce1, rel=1e-12)
     # temperature 0.5 doubles the logits
     ce0_t = math.log(math.exp(2) + 1 + math.exp(-2)) - 2.0
     ce1_t = math.log(1 + math.exp(2) + 1)
     got = L.prototype_ce(z, P, y, temperature=0.5).item()
-    assert got == pytest.approx(ce0_t + ce1_t, rel=1e-12)
+    assert got == pytest.approx((ce0_t + ce1_t) / 2, rel=1e-12)
+
+
+def test_mixed_ce_defaults_to_hmpn_eq4_batch_mean():
+    P = t([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    z = t([[3.0, 0.0], [0.0, 2.0]])
+    y = t([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]])
+    per_image = L.mixed_ce(z, P, y, reduction="sum") / 2
+    assert L.mixed_ce(z, P, y).item() == pytest.approx(per_image.item(), rel=1e-12)
 
 
 def test_mixed_ce_hand_value():
@@ -439,10 +446,13 @@ def test_bad_reduction_raises(gen):
 
 
 def test_default_reductions():
-    # sum for the HPN/HMPN-style losses and baselines, mean for DPNP/DPP (the paper's Eq. 10).
+    # Each paper's reduction: sum for the squared-cosine losses (HPN/HMPN code) and the baselines,
+    # mean for HMPN's cross-entropies (Eq. 2/4) and DPNP/DPP (Eq. 10).
     z, P, y = t([[1.0, 0.0], [0.0, 1.0]]), t([[1.0, 1.0], [1.0, -1.0]]), labels([0, 1])
-    for fn in (L.cosine_sq, L.mixed_cosine_sq, L.prototype_ce, L.mixed_ce, L.center_loss):
+    for fn in (L.cosine_sq, L.mixed_cosine_sq, L.center_loss):
         assert fn(z, P, y).item() == pytest.approx(fn(z, P, y, reduction="sum").item()), fn.__name__
+    for fn in (L.prototype_ce, L.mixed_ce):
+        assert fn(z, P, y).item() == pytest.approx(fn(z, P, y, reduction="mean").item()), fn.__name__
     assert L.softmax_ce(z, y).item() == pytest.approx(L.softmax_ce(z, y, reduction="sum").item())
     assert L.dpnp(z, P, y).total.item() == pytest.approx(
         L.dpnp(z, P, y, reduction="mean").total.item()

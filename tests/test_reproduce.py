@@ -55,7 +55,7 @@ def test_runner_executes_exports_skips_and_book_renders(tiny, capsys, tmp_path):
     assert [p.name for p in exports] == ["dissimilarity-baseline-eq-1-seed0.json",
                                          "dissimilarity-mixed-prototypes-eq-3-seed0.json"]
     exp = json.loads(exports[0].read_text())
-    assert set(exp) == {"experiment", "config", "data", "history", "best", "final", "provenance"}
+    assert set(exp) == {"experiment", "config", "data", "history", "units", "best", "final", "provenance"}
     assert exp["experiment"]["paper_values"] == {"test_acc": 0.8765, "test_sq_dissim": 321}
     assert exp["config"]["method"] == "hpn" and exp["config"]["mixing"] is False
     assert {"device", "device_name", "git_revision", "wall_seconds"} <= set(exp["provenance"])

@@ -52,6 +52,17 @@ def test_training_learns_digits(method, digits):
     assert acc >= 0.8, (method, acc)
 
 
+@pytest.mark.parametrize("method", ["hpn", "proto-ce"])
+def test_train_loss_is_per_image_for_summed_and_mean_objectives(method, digits):
+    # With a learning rate too small to move the weights, the loss per image does not depend on the
+    # batch size (up to batch-norm statistics); a loss logged per batch sum would double with it.
+    per = [train.train(quick(method, epochs=1, train_limit=512, batch_size=b, lr=1e-12), progress=False,
+                       data=digits).results for b in (32, 128)]
+    small, large = (r["final"]["train_loss"] for r in per)
+    assert large == pytest.approx(small, rel=0.15), (method, small, large)
+    assert "per training image" in per[0]["units"]["train_loss"]
+
+
 @pytest.mark.parametrize("augment", ["none", "randaugment"])
 def test_same_seed_same_result_on_cpu(augment, digits):
     a = train.train(quick("hmpn", train_limit=400, augment=augment), progress=False, data=digits).results["history"]

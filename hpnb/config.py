@@ -29,6 +29,9 @@ HISTORY_UNITS = {
                   "divided by its batch size, so every objective is in the same unit)",
     "test_acc": "fraction of test images classified correctly",
     "test_mae": "mean absolute error on test images, in the target's own unit",
+    "test_scr": "separation to compactness ratio (DPNP Eq. 13) of unit vectors over the test images",
+    "train_scr_raw": "DPNP Eq. 13 as printed: raw features and class directions over the training images "
+                     "(last epoch only)",
     "lr": "learning rate of the network's parameter group at the end of the epoch",
     "train_images_per_s": "training images per second, augmentation included, evaluation excluded",
     "epoch_seconds": "wall seconds of the epoch, evaluation included",

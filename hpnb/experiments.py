@@ -27,8 +27,9 @@ Paper numbers (:attr:`Row.paper`) use the keys of a results.json history row, in
   (1 - cos(z, p_y))^2; a sum, so it scales with the number of evaluation images (10,000 in HMPN).
 - ``proto_min_sep``, ``proto_mean_sep``, ``proto_std``: DPNP Table III's MinSep, MeanSep and Std, in
   degrees, of each class direction's angle to its nearest other one.
-- ``test_scr``: DPNP Table IV's separation-to-compactness ratio (DPNP Eq. 13). hpnb measures it on
-  the test set; the paper's Eq. 13 sums over training samples.
+- ``train_scr_raw``: DPNP Table IV's separation-to-compactness ratio, Eq. 13 as printed: raw
+  features and class directions over the training samples, after the last epoch. ``test_scr``, in
+  every history row, is the same ratio of unit vectors over the test images.
 - ``dist_min``, ``dist_mean``, ``dist_max`` (only in ``kind="placement"`` tables, HPN Table 2): the
   cosine distance 1 - cos of the closest, average and furthest prototype pair, the keys of
   :func:`hpnb.prototypes.separation` applied to the placed prototypes; no network is trained.
@@ -592,8 +593,7 @@ def _dpnp_table3() -> Table:
               "MinSep, MeanSep, Std",
         metrics=keys, rows=rows,
         note="Same runs as Tables I-II. The extracted CPN row lost one number in each CIFAR-10 cell, so its "
-             "CIFAR-10 values are left out. DPNP measures CE's and SCCL's classifier weights and CL's and CCL's "
-             "centre parameters; hpnb's proto_* use the classifier weights for ce and center alike.")
+             "CIFAR-10 values are left out. As DPNP, hpnb measures CE's classifier weights and CL's centres.")
 
 
 def _dpnp_table4() -> Table:
@@ -603,14 +603,14 @@ def _dpnp_table4() -> Table:
         "DPP (Ours)": (1.94, 13.70, 1.88, 5.38), "DPNP (Ours)": (2.03, 17.55, 1.99, 6.62),
     }
     columns = (("cifar10", True), ("cifar10", False), ("cifar100", True), ("cifar100", False))
-    rows = tuple(_dpnp_row(m, ds, std, {"test_scr": v})
+    rows = tuple(_dpnp_row(m, ds, std, {"train_scr_raw": v})
                  for m in _DPNP_METHODS for (ds, std), v in zip(columns, numbers[m]))
     return Table(
         key="dpnp-table4", paper="DPNP", basis=_DPNP_BASIS, source="DPNP Table IV",
         title="Separation-to-compactness ratio (SCR, DPNP Eq. 13) on CIFAR-10 and CIFAR-100",
-        metrics=("test_scr",), rows=rows,
-        note="Same runs as Tables I-II. hpnb measures SCR on the test set with unit-normalised vectors; "
-             "DPNP's Eq. 13 is over training samples with raw feature norms.")
+        metrics=("train_scr_raw",), rows=rows,
+        note="Same runs as Tables I-II. Eq. 13 as printed: raw features and class directions (CL's centres) "
+             "over the training samples, after the last epoch.")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -562,7 +562,7 @@ def table_rows(meta: dict[str, Any], records: Sequence[dict[str, Any]], which: s
 
 def table_columns(meta: dict[str, Any]) -> dict[str, str]:
     """Headers for :func:`table_rows`."""
-    names = {"test_acc": "test accuracy", "test_sq_dissim": "Σ (1 − cos)²", "test_scr": "SCR",
+    names = {"test_acc": "test accuracy", "test_sq_dissim": "Σ (1 − cos)²", "test_scr": "SCR (sphere, test)", "train_scr_raw": "SCR (Eq. 13: raw, training)",
              "proto_min_sep": "MinSep (°)", "proto_mean_sep": "MeanSep (°)", "proto_std": "Std (°)",
              "dist_min": "closest pair 1 − cos", "dist_mean": "mean pair 1 − cos", "dist_max": "furthest pair 1 − cos"}
     cols = {"label": "row", "source": "source"}

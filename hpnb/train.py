@@ -182,14 +182,16 @@ def _values(cfg: Config, net: Net, z: torch.Tensor, bounds: tuple[float, float])
 
 
 def _class_directions(cfg: Config, net: Net, P: torch.Tensor | None) -> torch.Tensor | None:
-    """The per-class directions whose geometry is reported (prototypes, DPNP centres, CE weights);
-    None for a regression without classes."""
+    """The per-class directions whose geometry is reported (prototypes, DPNP's learnt prototypes, the
+    centre loss's centres, CE's weights); None for a regression without classes."""
     if cfg.objective in REGRESSION_OBJECTIVES:
         return None
     if P is not None:
         return P
     if cfg.prototypes == "learned":
         return net.protos.detach()
+    if cfg.objective == "center":
+        return net.centers.detach()  # DPNP Tables III-IV measure the centre loss's centres, not its weights
     return net.classifier.weight.detach()
 
 
@@ -444,14 +446,8 @@ def _device(name: str) -> torch.device:
 
 
 @torch.no_grad()
-def evaluate(cfg: Config, net: Net, x: torch.Tensor, y: torch.Tensor, mean, std,
-             P: torch.Tensor | None, batch_size: int = 512, *, ranks: Ranks = Ranks(),
-             values: torch.Tensor | None = None, bounds: tuple[float, float] = (0.0, 1.0)) -> dict[str, float]:
-    """Accuracy, summed squared dissimilarity, SCR and class-direction geometry on (x, y); for the
-    value objectives also the mean absolute error ``test_mae`` of the predicted ``values``.
-
-    Under DDP each rank embeds its slice of ``x`` and all ranks get the same metrics of the whole.
-    """
+def _embed_all(cfg: Config, net: Net, x: torch.Tensor, mean, std, batch_size: int, ranks: Ranks) -> torch.Tensor:
+    """Embeddings of all of ``x`` in eval mode; under DDP each rank embeds its slice, all get the whole."""
     net.eval()
     device = next(net.parameters()).device
     lo, hi = ranks.share(len(x))
@@ -460,7 +456,31 @@ def evaluate(cfg: Config, net: Net, x: torch.Tensor, y: torch.Tensor, mean, std,
         xb = hdata.normalize(x[start:min(start + batch_size, hi)].to(device), mean, std)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             zs.append(net(xb).float())
-    z = ranks.gather(torch.cat(zs), len(x))
+    return ranks.gather(torch.cat(zs), len(x))
+
+
+@torch.no_grad()
+def train_scr_raw(cfg: Config, net: Net, data: hdata.ImageData, P: torch.Tensor | None,
+                  batch_size: int = 512, ranks: Ranks = Ranks()) -> float | None:
+    """DPNP Eq. 13 as printed: raw features and raw class directions, over the training samples."""
+    directions = _class_directions(cfg, net, P)
+    if directions is None:
+        return None
+    z = _embed_all(cfg, net, data.train_x, data.mean, data.std, batch_size, ranks)
+    return metrics.scr(z, directions, data.train_y, normalize=False)
+
+
+@torch.no_grad()
+def evaluate(cfg: Config, net: Net, x: torch.Tensor, y: torch.Tensor, mean, std,
+             P: torch.Tensor | None, batch_size: int = 512, *, ranks: Ranks = Ranks(),
+             values: torch.Tensor | None = None, bounds: tuple[float, float] = (0.0, 1.0)) -> dict[str, float]:
+    """Accuracy, summed squared dissimilarity, SCR and class-direction geometry on (x, y); for the
+    value objectives also the mean absolute error ``test_mae`` of the predicted ``values``.
+
+    Under DDP each rank embeds its slice of ``x`` and all ranks get the same metrics of the whole.
+    """
+    z = _embed_all(cfg, net, x, mean, std, batch_size, ranks)
+    device = z.device
     out: dict[str, float] = {}
     if cfg.objective in VALUE_OBJECTIVES:
         out["test_mae"] = float((_values(cfg, net, z, bounds) - values.to(device)).abs().mean())
@@ -670,6 +690,10 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
         P_eff = dynamic.prototypes_for(P) if dynamic is not None else P
         row.update(evaluate(cfg, net, data.test_x, data.test_y, data.mean, data.std, P_eff, ranks=ranks,
                             values=data.test_targets, bounds=bounds))
+        if epoch == cfg.epochs - 1 and cfg.objective not in REGRESSION_OBJECTIVES:
+            # DPNP Table IV's reading of SCR (raw vectors, training samples): once, after the last
+            # epoch, since it costs an extra pass over the training set.
+            row["train_scr_raw"] = train_scr_raw(cfg, net, data, P_eff, ranks=ranks)
         row["epoch_seconds"] = time.perf_counter() - epoch_start
         history.append(row)
         bar.set_postfix(loss_per_image=f"{row['train_loss']:.3f}",

@@ -198,7 +198,7 @@ def test_unknown_table_or_profile_raise_config_error():
 def test_paper_numbers_in_sane_ranges():
     ranges = {"test_acc": (0.0, 1.0), "test_sq_dissim": (1, 10_000), "dist_min": (0, 2), "dist_mean": (0, 2),
               "dist_max": (0, 2), "proto_min_sep": (0, 180), "proto_mean_sep": (0, 180), "proto_std": (0, 180),
-              "test_scr": (0, 100)}
+              "train_scr_raw": (0, 100)}
     n = 0
     for key, _, row in ALL_ROWS:
         t = E.TABLES[key]
@@ -283,7 +283,7 @@ def test_dpnp_tables_match_the_printed_lines():
         printed = lines_starting(text, prefix)  # Table I, Table II, Table IV in that order
         for key, line in zip(("dpnp-table1", "dpnp-table2"), printed[:2]):
             assert pct(paper_values(key, where=lambda r: r.label.split(",")[0] == method)) == line, (key, method)
-        assert paper_values("dpnp-table4", "test_scr", where=lambda r: r.label.split(",")[0] == method) == printed[2]
+        assert paper_values("dpnp-table4", "train_scr_raw", where=lambda r: r.label.split(",")[0] == method) == printed[2]
     # Table III (one extracted line): DPNP's twelve numbers in order
     t3 = [v for r in E.TABLES["dpnp-table3"].rows if r.label.startswith("DPNP")
           for v in (r.paper["proto_min_sep"], r.paper["proto_mean_sep"], r.paper["proto_std"])]

@@ -63,6 +63,20 @@ def test_train_loss_is_per_image_for_summed_and_mean_objectives(method, digits):
     assert "per training image" in per[0]["units"]["train_loss"]
 
 
+def test_center_loss_reports_its_centres_and_the_paper_scr(digits):
+    # DPNP Tables III-IV read the centre loss's centres (not its softmax weights), and Eq. 13 over raw
+    # training features.
+    from hpnb import metrics
+    run = train.train(quick("center", epochs=1, train_limit=300), progress=False, data=digits)
+    torch.testing.assert_close(run.directions, run.net.centers.detach())
+    final = run.results["final"]
+    assert final["proto_min_sep"] == pytest.approx(metrics.prototype_geometry(run.net.centers.detach())["min_sep"])
+    train_x, train_y = run.data.train_x, run.data.train_y
+    expected = metrics.scr(run.embed(train_x), run.directions, train_y, normalize=False)
+    assert final["train_scr_raw"] == pytest.approx(expected, rel=1e-5)
+    assert "train_scr_raw" not in run.results["history"][0] or len(run.results["history"]) == 1
+
+
 @pytest.mark.parametrize("augment", ["none", "randaugment"])
 def test_same_seed_same_result_on_cpu(augment, digits):
     a = train.train(quick("hmpn", train_limit=400, augment=augment), progress=False, data=digits).results["history"]

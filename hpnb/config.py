@@ -119,6 +119,9 @@ class Config:
     lambda_neg_sample: float = 0.1     # DPNP repulsion of a sample from its nearest rival prototype
     lambda_neg_class: float = 0.1      # DPNP repulsion between nearest prototypes
     task_weight: float | None = None   # regression weight w of multitask (and optionally joint): w L_r + (1 - w) L_c
+    lt_mixup: float = 0.0              # DL2PA long-tail mixup: Beta(a, a) image pairs, loss lam L(y_a) + (1 - lam) L(y_b); 0 off, DL2PA 1
+    class_reweight: bool = False       # DL2PA long-tail: each sample's loss times its class's inverse frequency in the batch
+    warmup_epochs: int = 0             # linear learning-rate warm-up over the first epochs (DL2PA's code: 5 for long-tail; not in its paper)
     device: str = "auto"               # "auto" (CUDA if available), "cpu", "cuda", "cuda:1", ...
     compile: bool = False              # torch.compile the embedding net (checkpoints stay loadable without)
 
@@ -157,10 +160,22 @@ class Config:
             (self.test_limit is None or self.test_limit >= 1, f"test_limit must be >= 1, got {self.test_limit!r}"),
             (_device_name_ok(self.device), f"unknown device {self.device!r}; use auto, cpu, cuda or cuda:N"),
             (self.proto_group in ("plain", "shared"), f"proto_group must be 'plain' or 'shared', got {self.proto_group!r}"),
+            (_finite(self.lt_mixup) and self.lt_mixup >= 0, f"lt_mixup (the Beta parameter) must be a finite number >= 0, got {self.lt_mixup!r}"),
+            (isinstance(self.class_reweight, bool), f"class_reweight must be true or false, got {self.class_reweight!r}"),
+            (isinstance(self.warmup_epochs, int) and not isinstance(self.warmup_epochs, bool) and 0 <= self.warmup_epochs < self.epochs,
+             f"warmup_epochs must be a whole number from 0 to epochs - 1 ({self.epochs - 1}), got {self.warmup_epochs!r}"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        if (self.lt_mixup > 0 or self.class_reweight) and self.objective not in ("cosine_sq", "softmax_ce"):
+            raise ConfigError(f"lt_mixup and class_reweight (DL2PA's long-tail recipe) need a loss that is linear in "
+                              f"the label: cosine_sq or softmax_ce, not {self.objective}")
+        if self.lt_mixup > 0 and self.mixing:
+            raise ConfigError("lt_mixup (DL2PA's mixup) and mixing (HMPN's CutMix/MixUp) are two readings of mixing: choose one")
+        first_step = min((max(1, round(f * self.epochs)) for f in RECIPES[self.recipe]["milestones"]), default=self.epochs)
+        if self.warmup_epochs >= first_step:
+            raise ConfigError(f"warmup_epochs ({self.warmup_epochs}) must end before the schedule's first step (epoch {first_step})")
         fixed = self.prototypes not in HEADS
         if self.objective in ("cosine_sq", "prototype_ce") and not fixed:
             raise ConfigError(f"objective {self.objective} needs fixed prototypes, not {self.prototypes!r}")

@@ -118,6 +118,10 @@ def profile_fields(row: "Row", profile: str) -> dict[str, Any]:
         for key in ("train_limit", "test_limit"):
             if fields.get(key) is not None and scale < 1.0:
                 fields[key] = max(QUICK_MIN_IMAGES, int(fields[key] * scale / 50.0) * 50)  # rounded down
+        warmup = row.config.get("warmup_epochs", 0)
+        if warmup and "epochs" in fields:
+            # The same fraction of the shortened schedule, kept before its first step.
+            fields["warmup_epochs"] = int(warmup * fields["epochs"] / row.config["epochs"])
     return fields
 
 
@@ -361,8 +365,10 @@ _PSC_FROM_HPN = ("the paper's PSC number at d = C is HPN Table 1's one-hot numbe
                  "produced it (HPN's one-hot prototypes and recipe), not softmax CE")
 _ETF_NOTE = ("ETF [Yang et al. 2022] mapped to a fixed simplex (prototypes 'simplex', static assignment) trained "
              "with the dl2pa objective: its dot-regression loss is DL2PA Eq. 6, half of (1 - cos)^2")
-_LT_NOTE = ("long-tail recipe as DL2PA §4.1 (SGD 0.1, wd 2e-4, x0.1 at epochs 160/180 of 200: recipe 'dl2pa-lt'), "
-            "but without the paper's mixup and inverse-frequency loss weighting, which Config has no switch for")
+_LT_NOTE = ("long-tail recipe as DL2PA supp. §7.2: SGD 0.1, wd 2e-4, x0.1 at epochs 160/180 of 200 (recipe 'dl2pa-lt'); "
+            "its mixup (Beta(1, 1), interpolated loss: lt_mixup 1) and its per-batch inverse-frequency loss "
+            "weighting (class_reweight); and the 5-epoch linear warm-up of the authors' code (warmup_epochs 5), "
+            "which the paper does not state")
 
 
 def _dl2pa_row(label: str, dataset: str, dim: int, who: str, acc: float | None, *, extra: dict[str, Any] | None = None,
@@ -455,7 +461,8 @@ def _dl2pa_longtail(dataset: str, name: str, settings: list[tuple[str, str, int,
     rows = []
     for label, who, d, numbers in settings:
         for factor, acc in zip(("0.005", "0.01", "0.02"), numbers):
-            extra = {"epochs": 200, "recipe": "dl2pa-lt", "long_tail": f"exp:{factor}"}
+            extra = {"epochs": 200, "recipe": "dl2pa-lt", "long_tail": f"exp:{factor}", "warmup_epochs": 5,
+                     "lt_mixup": 1.0, "class_reweight": True}
             rows.append(_dl2pa_row(f"{label}, {name}, d = {d}, imbalance {factor}", dataset, d, who, acc,
                                    extra=extra, note=_LT_NOTE, not_runnable=not_runnable))
     return rows

@@ -12,6 +12,8 @@ Objectives and where they come from:
 - :func:`prototype_ce`: HMPN Eq. 2, cross-entropy over cosine logits to fixed prototypes.
 - :func:`mixed_cosine_sq`: HMPN Eq. 3, Eq. 1 against the normalised mixed prototype P^T y.
 - :func:`mixed_ce`: HMPN Eq. 4, soft-label cross-entropy over the same logits as Eq. 2.
+- :func:`interpolated_cosine_sq` with :func:`batch_class_weights`: Eq. 1 as DL2PA's long-tail
+  recipe trains it, with mixup's interpolated loss and per-batch inverse-frequency weights.
 - :func:`dpnp`, :func:`dpp`: DPNP Eq. 10 and Eq. 5 (Zarei-Sabzevar & Harati), with
   :func:`renormalise_` for the per-epoch projection of the prototypes onto the radius-alpha sphere.
 - :func:`softmax_ce`, :func:`center_loss`: the linear-softmax and center-loss (Wen et al. 2016)
@@ -44,6 +46,8 @@ __all__ = [
     "cosine_sq",
     "prototype_ce",
     "mixed_cosine_sq",
+    "interpolated_cosine_sq",
+    "batch_class_weights",
     "mixed_ce",
     "dpnp",
     "dpp",
@@ -234,6 +238,61 @@ def mixed_cosine_sq(
     cos = (F.normalize(z, dim=1) * mix).sum(dim=1) * inv_norm
     cos = torch.where(defined, cos, torch.zeros_like(cos))
     return _reduce((1.0 - cos) ** 2, reduction)
+
+
+def interpolated_cosine_sq(
+    z: torch.Tensor,
+    P: torch.Tensor,
+    y: torch.Tensor,
+    class_weight: torch.Tensor | None = None,
+    reduction: str = "sum",
+) -> torch.Tensor:
+    """HPN Eq. 1 interpolated over the label: ``L = sum_i sum_c s_c y_ic (1 - cos(z_i, p_c))^2``.
+
+    DL2PA's long-tail recipe (supp. §7.2, after ETF, Yang et al. 2022): a mixup image
+    ``lam x_a + (1 - lam) x_b`` is trained with ``lam L(y_a) + (1 - lam) L(y_b)``, which is this
+    loss on the two-hot label; and each sample's loss is weighted by the inverse frequency of its
+    class, ``s_c`` (:func:`batch_class_weights`). Unlike :func:`mixed_cosine_sq` (HMPN Eq. 3, one
+    mixed prototype) it is linear in the label; for one-hot labels and no weights it is
+    :func:`cosine_sq`.
+
+    Args:
+        z: raw embeddings (B, d); normalised here.
+        P: prototypes (C, d); normalised here.
+        y: class indices (B,) or soft labels (B, C).
+        class_weight: optional (C,) factors s_c; None for all ones.
+        reduction: "sum" (default, as :func:`cosine_sq`) or "mean" (sum / B).
+    """
+    _check_reduction(reduction)
+    batch, classes = _check_pair(z, P, "z", "P")
+    if not _check_targets(y, batch, classes):
+        y = F.one_hot(y.long(), classes)
+    weights = y.to(z.dtype)
+    if class_weight is not None:
+        if tuple(class_weight.shape) != (classes,):
+            raise ValueError(f"class_weight must have shape (C,) = ({classes},), got {tuple(class_weight.shape)}")
+        weights = weights * class_weight.to(z.dtype)
+    cos = F.normalize(z, dim=1) @ F.normalize(P, dim=1).to(z.dtype).T  # (B, C)
+    return _reduce((weights * (1.0 - cos) ** 2).sum(dim=1), reduction)
+
+
+def batch_class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Inverse class frequency in a batch, ``s_c = gamma / n_c`` with ``gamma = B / (classes present)``.
+
+    The per-batch reweighting of DL2PA's long-tail recipe ("the loss weighted by inverse class
+    frequency, following ETF"; DL2PA's code applies it as sqrt(s_c) on the prototype's length, which
+    the squared loss turns into s_c). The weights of a batch's samples average one, so the loss keeps
+    its scale; classes absent from the batch get 1 (no sample uses it).
+
+    Args:
+        labels: (B,) class indices of the batch.
+        num_classes: C.
+    """
+    if labels.dim() != 1 or labels.is_floating_point() or labels.numel() == 0:
+        raise ValueError(f"labels must be a non-empty (B,) tensor of class indices, got shape {tuple(labels.shape)}")
+    counts = torch.bincount(labels.long(), minlength=num_classes).to(torch.float64)
+    gamma = labels.numel() / (counts > 0).sum()
+    return torch.where(counts > 0, gamma / counts.clamp(min=1), torch.ones_like(counts))
 
 
 def prototype_ce(

@@ -139,7 +139,8 @@ def _axis(cfg: Config, device: torch.device) -> torch.Tensor:
 
 
 def _objective(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None, y: torch.Tensor,
-               values: torch.Tensor | None = None, bounds: tuple[float, float] = (0.0, 1.0)) -> torch.Tensor:
+               values: torch.Tensor | None = None, bounds: tuple[float, float] = (0.0, 1.0),
+               class_weight: torch.Tensor | None = None) -> torch.Tensor:
     # The value objectives are summed over the batch, as HPN's code sums Eq. 1 and Eq. 7.
     if cfg.objective == "hpn_regression":
         return losses.hpn_regression(z, _axis(cfg, z.device), values, *bounds)
@@ -150,10 +151,18 @@ def _objective(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None, y
     if cfg.objective == "multitask":
         return losses.multitask_baseline_loss(net.classifier(z), net.regressor(z), y, values, *bounds,
                                               weight=cfg.task_weight).total
+    if cfg.objective == "cosine_sq" and (cfg.lt_mixup > 0 or cfg.class_reweight):
+        return losses.interpolated_cosine_sq(z, P, y, class_weight, reduction="sum")  # DL2PA's long-tail recipe
     if cfg.objective == "cosine_sq":
         return losses.cosine_sq(z, P, y, reduction="sum")  # summed, as HPN's and HMPN's code
     if cfg.objective == "prototype_ce":
         return losses.prototype_ce(z, P, y, reduction="mean")  # HMPN's code: F.cross_entropy's mean
+    if cfg.objective == "softmax_ce" and (cfg.lt_mixup > 0 or cfg.class_reweight):
+        # Soft-label CE is linear in the label: the mixup label gives lam CE(y_a) + (1 - lam) CE(y_b), and
+        # scaling each class's label weight by s_c weights each sample's loss by its class's.
+        soft = y.to(z.dtype) if y.is_floating_point() else F.one_hot(y.long(), net.classifier.out_features).to(z.dtype)
+        weighted = soft * class_weight.to(z.dtype) if class_weight is not None else soft
+        return losses.softmax_ce(net.classifier(z), weighted, reduction="mean")
     if cfg.objective == "softmax_ce":
         return losses.softmax_ce(net.classifier(z), y, reduction="mean")
     if cfg.objective == "center":
@@ -179,6 +188,18 @@ def _values(cfg: Config, net: Net, z: torch.Tensor, bounds: tuple[float, float])
     if cfg.objective in ("hpn_regression", "joint"):
         return losses.regression_prediction(z, _axis(cfg, z.device), *bounds)
     return losses.regression_baseline_prediction(net.regressor(z), *bounds)
+
+
+def _warm_up(opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.MultiStepLR, cfg: Config, epoch: int) -> None:
+    """Linear warm-up: epoch e < W trains at (e + 1) / W of each group's rate; epoch W restores it.
+
+    Config.validate keeps the schedule's first step after the warm-up, so the base rates are the
+    rates to restore. Set at every epoch's start, so a resumed run gets the same rates.
+    """
+    if cfg.warmup_epochs and epoch <= cfg.warmup_epochs:
+        factor = min(1.0, (epoch + 1) / cfg.warmup_epochs)
+        for group, base in zip(opt.param_groups, sched.base_lrs):
+            group["lr"] = base * factor
 
 
 def _class_directions(cfg: Config, net: Net, P: torch.Tensor | None) -> torch.Tensor | None:
@@ -625,8 +646,10 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
     t_train = data.train_targets.to(device) if data.train_targets is not None else None
     bar = tqdm(range(first_epoch, cfg.epochs), initial=first_epoch, total=cfg.epochs,
                desc=f"{cfg.method} on {data.name}", disable=not progress, unit="epoch")
+    mixes = cfg.mixing or cfg.lt_mixup > 0
     for epoch in bar:
         epoch_start = time.perf_counter()
+        _warm_up(opt, sched, cfg, epoch)
         net.train()
         if cfg.prototypes == "learned":
             with torch.no_grad():
@@ -643,7 +666,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
             lo, hi = ranks.share(size)
             # Mixing pairs each image with its predecessor in the global batch (a roll by one): the
             # slice carries that predecessor along until the mix is done.
-            pos = torch.arange(lo - 1 if cfg.mixing else lo, hi) % size
+            pos = torch.arange(lo - 1 if mixes else lo, hi) % size
             local = idx[pos.to(device)]
             xb, yb = x_train[local], y_train[local]
             tb = t_train[local] if t_train is not None else None
@@ -652,14 +675,19 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
             target: torch.Tensor = yb
             if cfg.mixing:
                 xb, target = mixing.mix_batch(xb, yb, C, generator=gen)
+            elif cfg.lt_mixup > 0:
+                xb, target = mixing.mixup(xb, yb, C, generator=gen, alpha=cfg.lt_mixup)
+            if mixes:
                 xb, target = xb[1:], target[1:]
+            # Counted over the global batch, so every rank weights a class the same.
+            class_weight = losses.batch_class_weights(y_train[idx], C).to(device) if cfg.class_reweight else None
             if device.type == "cuda":
                 xb = xb.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 z = model(xb)
             z = z.float()
             P_eff = dynamic.prototypes_for(P) if dynamic is not None else P
-            loss = _objective(cfg, net, z, P_eff, target, tb, bounds)
+            loss = _objective(cfg, net, z, P_eff, target, tb, bounds, class_weight)
             # This rank's part of the global batch's loss. DDP averages gradients over the ranks, so
             # backpropagating world x part gives the one-process gradient of the global batch.
             part = loss if cfg.objective in SUMMED_OBJECTIVES else loss * (len(target) / size)

@@ -301,3 +301,13 @@ def test_psc_rows_that_quote_hpns_one_hot_number_run_one_hot_prototypes():
                 assert (row.config["method"], row.config.get("prototypes")) == ("hpn", "onehot"), row.label
             elif row.label.startswith("PSC"):
                 assert row.config["method"] == "ce", row.label
+
+
+def test_dl2pa_long_tail_rows_carry_its_recipe_and_profiles_scale_the_warm_up():
+    rows = [r for key in ("dl2pa-table4", "dl2pa-table6") for r in E.TABLES[key].rows]
+    assert rows and all(r.config["lt_mixup"] == 1.0 and r.config["class_reweight"] and r.config["warmup_epochs"] == 5
+                        for r in rows)
+    assert all("authors' code" in r.note for r in rows)
+    row = rows[0]
+    assert E.profile_fields(row, "quick")["warmup_epochs"] == 0
+    assert "warmup_epochs" not in E.profile_fields(row, "paper")

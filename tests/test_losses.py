@@ -512,3 +512,33 @@ def test_parameter_errors():
         L.dpnp(z, torch.randn(1, 3), torch.tensor([0, 0]))
     with pytest.raises(ValueError, match=r"\(M, d\)"):
         L.renormalise_(torch.randn(3), alpha=1.0)
+
+
+def test_interpolated_cosine_sq_is_dl2pa_mixup_loss(gen):
+    # DL2PA long-tail (after ETF): lam L(y_a) + (1 - lam) L(y_b), and one-hot labels give Eq. 1.
+    z, P = rand(gen, 4, 3), rand(gen, 5, 3)
+    ya, yb = labels([0, 1, 2, 4]), labels([3, 3, 0, 1])
+    torch.testing.assert_close(L.interpolated_cosine_sq(z, P, ya), L.cosine_sq(z, P, ya), rtol=1e-12, atol=0)
+    lam = 0.3
+    two_hot = lam * F.one_hot(ya, 5).to(D64) + (1 - lam) * F.one_hot(yb, 5).to(D64)
+    expected = lam * L.cosine_sq(z, P, ya) + (1 - lam) * L.cosine_sq(z, P, yb)
+    torch.testing.assert_close(L.interpolated_cosine_sq(z, P, two_hot), expected, rtol=1e-12, atol=0)
+    # it is not HMPN's Eq. 3 (one mixed prototype)
+    assert abs(float(L.mixed_cosine_sq(z, P, two_hot) - expected)) > 1e-3
+
+
+def test_batch_class_weights_hand_value_and_weighted_loss():
+    y = labels([0, 0, 0, 1])
+    w = L.batch_class_weights(y, 3)
+    # gamma = 4 samples / 2 classes present; s_c = gamma / n_c; an absent class gets 1
+    torch.testing.assert_close(w, torch.tensor([2 / 3, 2.0, 1.0], dtype=torch.float64))
+    assert float(w[y].mean()) == pytest.approx(1.0)
+    z = t([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.0]])
+    P = t([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+    per = [(1 - 1.0) ** 2, (1 - 0.0) ** 2, (1 - 1 / math.sqrt(2)) ** 2, (1 - 0.0) ** 2]
+    expected = 2 / 3 * (per[0] + per[1] + per[2]) + 2.0 * per[3]
+    assert L.interpolated_cosine_sq(z, P, y, w).item() == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="class_weight"):
+        L.interpolated_cosine_sq(z, P, y, torch.ones(2))
+    with pytest.raises(ValueError, match="class indices"):
+        L.batch_class_weights(torch.zeros(3), 3)

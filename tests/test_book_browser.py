@@ -1,5 +1,7 @@
 """Build chapter 1 as the book command does, open it in headless Chromium, and check that the 3D
-figure is drawn, equations are typeset, and the page asks nothing of the network."""
+figure is drawn, equations are typeset, and the page asks nothing of the network; render every page
+of the book (unexecuted: equations live in the prose) and check that each displayed equation fits
+its column."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import http.server
 import json
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -114,3 +117,54 @@ def test_plotly_is_loaded_only_where_a_figure_needs_it(served):
         assert plotly == draws, (page.name, plotly, draws)
         if not draws:
             assert weight < 3_000_000, (page.name, weight)
+
+
+# Appended to each page: once MathJax has typeset, list every display equation's rendered width
+# against the width of its container, in a <pre> that --dump-dom returns.
+_MEASURE = """<script>
+window.addEventListener('load', () => {
+  const report = () => {
+    const rows = [...document.querySelectorAll('div.math mjx-container')].map(c => ({
+      id: c.closest('div.math').id, needs: c.scrollWidth, has: c.clientWidth}));
+    const pre = document.createElement('pre');
+    pre.id = 'equation-widths';
+    pre.textContent = JSON.stringify(rows);
+    document.body.appendChild(pre);
+  };
+  (window.MathJax && MathJax.startup ? MathJax.startup.promise : Promise.resolve()).then(report);
+});
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def unexecuted(tmp_path_factory):
+    """The whole book rendered from the notebooks as committed (no outputs, so no -W: glue has no values)."""
+    out = tmp_path_factory.mktemp("layout")
+    src = out / "_build" / "book-src"
+    for notebook in book.stage(src):
+        shutil.copy(notebook, src / notebook.relative_to(book.ROOT))
+    (src / f"{book.BUILD_PAGE}.md").write_text("# How this book was built\n")
+    jb = Path(sys.executable).parent / "jupyter-book"
+    subprocess.run([str(jb), "build", str(src), "--path-output", str(out)], check=True, capture_output=True, timeout=600)
+    return out, out / "_build" / "html"
+
+
+def test_every_displayed_equation_fits_its_column(unexecuted):
+    import html as html_lib
+    import re
+
+    out, root = unexecuted
+    pages = sorted((root / "book").glob("*.html"))
+    assert len(pages) >= 10
+    measured, too_wide = 0, []
+    for page in pages:
+        page.write_text(page.read_text().replace("</body>", _MEASURE + "</body>"))
+        dom = subprocess.run([CHROMIUM, *(f for f in FLAGS if not f.startswith("--window-size")), "--window-size=1400,2000", f"--user-data-dir={out / 'profile'}",
+                              "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180).stdout
+        found = re.search(r'<pre id="equation-widths"[^>]*>(.*?)</pre>', dom, re.S)
+        assert found, f"{page.name}: the measuring script did not report (MathJax did not finish?)"
+        rows = json.loads(html_lib.unescape(found.group(1)))
+        measured += len(rows)
+        too_wide += [(page.name, r["id"], r["needs"], r["has"]) for r in rows if r["needs"] > r["has"] + 1]
+    assert measured > 30, measured
+    assert too_wide == [], too_wide

@@ -4,8 +4,9 @@ Prototypes stay fixed; which prototype stands for which class is re-solved durin
 class keeps a momentum mean z̄_j of its normalised embeddings, and the assignment A minimises
 DL2PA Eq. 9, sum_j -z̄_j^T w_{A(j)}, a linear assignment problem solved by the Hungarian method.
 
-Departures from DL2PA's public code, following the paper instead (see the project notes): the
-momentum is α = 0.9, and every sample of a class in the batch contributes to its batch mean.
+The paper leaves the momentum α open; 0.9 is the value DL2PA's public code intends (a typo there
+makes it act as 0.95). Every sample of a class in the batch contributes to its batch mean, as the
+paper's formula has it (the code uses one sample per class and batch).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class DynamicAssignment:
     Args:
         num_classes: C.
         num_prototypes: K >= C; with K > C some prototypes stay unused (rectangular assignment).
-        momentum: α in z̄ ← α z̄ + (1 − α) (batch mean of the class); DL2PA §3.2.3 uses 0.9.
+        momentum: α in z̄ ← α z̄ + (1 − α) (batch mean of the class); DL2PA §3.2.3 leaves it open, its code intends 0.9.
         every: solve every τ calls of :meth:`step`; ``None`` leaves solving to the caller (DL2PA's
             main experiments solve once per epoch, τ' = 1).
     """

@@ -9,14 +9,34 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import torch
 
 
+if TYPE_CHECKING:
+    import matplotlib.figure
+
 BOOK_BUILD_ENV = "HPNB_BOOK_BUILD"
+
+# The book's text column is about 770 px wide and a figure is shrunk to it, so a figure W inches wide
+# shows a font of F points at F * 770 / (72 W) px. At 7.5 in an 8-point label is 11 px on screen.
+COLUMN_INCHES = 7.5
+
+
+def figure(width: float, height: float) -> "matplotlib.figure.Figure":
+    """A constrained-layout matplotlib Figure of ``width`` x ``height`` inches, narrowed to at most
+    :data:`COLUMN_INCHES` so that its text stays legible in the book's column.
+
+    The height shrinks by the square root of the width's factor: panels get narrower but keep room
+    for their titles and tick labels, whose size in points does not change.
+    """
+    from matplotlib.figure import Figure
+
+    scale = min(1.0, COLUMN_INCHES / width)
+    return Figure(figsize=(width * scale, height * math.sqrt(scale)), layout="constrained")
 
 
 def show(fig: go.Figure) -> None:
@@ -263,7 +283,7 @@ def image_mix_grid(
     rows: Mapping[str, tuple[torch.Tensor, torch.Tensor]],
     classes: Sequence[str],
     max_images: int = 8,
-):
+) -> "matplotlib.figure.Figure":
     """A matplotlib figure with one row of images per entry of ``rows``.
 
     ``rows[name] = (images, labels)``: uint8 or float images (N, C, H, W) with C = 1 (grey) or 3, and
@@ -271,10 +291,9 @@ def image_mix_grid(
     two largest label weights ("0.62·3 + 0.38·7"). Returns a ``matplotlib.figure.Figure`` (not
     registered with pyplot; ``display`` it).
     """
-    from matplotlib.figure import Figure
 
     n = min(max_images, min(len(images) for images, _ in rows.values()))
-    fig = Figure(figsize=(1.45 * n + 1.2, 2.0 * len(rows)), layout="constrained")
+    fig = figure(1.45 * n + 1.2, 2.0 * len(rows))
     axes = np.atleast_2d(fig.subplots(len(rows), n, squeeze=False))
     for r, (name, (images, labels)) in enumerate(rows.items()):
         for k in range(n):
@@ -300,15 +319,14 @@ def history_curves(
     histories: Mapping[str, Sequence[Mapping]],
     keys: Mapping[str, str],
     title: str = "",
-):
+) -> "matplotlib.figure.Figure":
     """Learning curves: one panel per ``keys`` entry ({history key: axis label}), one line per run.
 
     ``histories[name]`` is a run's per-epoch rows (``Run.results["history"]``), each with ``epoch``.
     Returns a ``matplotlib.figure.Figure`` (not registered with pyplot; ``display`` it).
     """
-    from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(5.2 * len(keys), 3.6), layout="constrained")
+    fig = figure(5.2 * len(keys), 3.6)
     axes = np.atleast_1d(fig.subplots(1, len(keys), squeeze=False)[0])
     for ax, (key, label) in zip(axes, keys.items()):
         for i, (name, rows) in enumerate(histories.items()):
@@ -338,21 +356,20 @@ def assignment_heatmap(
     row_label: str = "class j",
     col_label: str = "prototype k",
     title: str = "",
-):
+) -> "matplotlib.figure.Figure":
     """Heat map of a (C, K) assignment cost matrix; the chosen cell of each row is outlined.
 
     ``assignment[j]`` is the column given to row j (e.g. ``DynamicAssignment.perm``); ``truth``, if
     given, marks the cells of a reference assignment with a dot, so a recovered permutation shows as
     dots inside the outlined cells. Returns a ``matplotlib.figure.Figure`` (``display`` it).
     """
-    from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
     M = cost.detach().cpu().double().numpy()
     chosen = [int(k) for k in assignment]
     if M.ndim != 2 or len(chosen) != M.shape[0]:
         raise ValueError(f"need a (C, K) cost and C assignments, got {M.shape} and {len(chosen)}")
-    fig = Figure(figsize=(0.55 * M.shape[1] + 2.2, 0.5 * M.shape[0] + 1.2), layout="constrained")
+    fig = figure(0.55 * M.shape[1] + 2.2, 0.5 * M.shape[0] + 1.2)
     ax = fig.subplots()
     im = ax.imshow(M, cmap="viridis_r", aspect="equal")
     fig.colorbar(im, ax=ax, label="cost  −z̄ⱼᵀwₖ", shrink=0.85)
@@ -454,7 +471,7 @@ def angle_histograms(
     *,
     bins: int = 36,
     title: str = "",
-):
+) -> "matplotlib.figure.Figure":
     """DPNP Figs. 3 and 4 for several methods: a column per method, two rows of histograms.
 
     Top: the inter-class angles φ_jk between class directions (DPNP Eq. 11, every pair once), with
@@ -462,12 +479,11 @@ def angle_histograms(
     direction (Eq. 12), with their mean marked. ``embeddings[method] = (z, y, directions)`` as in
     :func:`feature_spheres`, any d. Returns a ``matplotlib.figure.Figure`` (``display`` it).
     """
-    from matplotlib.figure import Figure
 
     from hpnb.metrics import inter_class_angles, intra_class_angles
 
     methods = list(embeddings)
-    fig = Figure(figsize=(2.6 * len(methods) + 0.8, 5.4), layout="constrained")
+    fig = figure(2.6 * len(methods) + 0.8, 5.4)
     axes = fig.subplots(2, len(methods), squeeze=False, sharex="row")
     edges = np.linspace(0.0, 180.0, bins + 1)
     for c, method in enumerate(methods):
@@ -499,7 +515,7 @@ def seed_curves(
     panels: Mapping[str, Mapping[str, Sequence[Sequence[Mapping]]]],
     keys: Mapping[str, str],
     title: str = "",
-):
+) -> "matplotlib.figure.Figure":
     """HMPN Figs. 1–6 style: one row of panels per entry of ``panels``, one column per ``keys`` entry.
 
     ``panels[row_title][line_name]`` is a list of runs' histories (one per seed, each a list of
@@ -508,14 +524,13 @@ def seed_curves(
     keys whose values span more than two decades (losses of different objectives) get a log axis.
     Returns a ``matplotlib.figure.Figure`` (``display`` it).
     """
-    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     if not panels:
         raise ValueError("seed_curves needs at least one panel")
     names = list(dict.fromkeys(name for lines in panels.values() for name in lines))
     colour = {name: PATH_COLOURS[i % len(PATH_COLOURS)] for i, name in enumerate(names)}
-    fig = Figure(figsize=(5.0 * len(keys), 3.3 * len(panels) + 0.4), layout="constrained")
+    fig = figure(5.0 * len(keys), 3.3 * len(panels) + 0.4)
     axes = fig.subplots(len(panels), len(keys), squeeze=False)
     for r, (panel, lines) in enumerate(panels.items()):
         for c, (key, label) in enumerate(keys.items()):
@@ -540,7 +555,7 @@ def seed_curves(
             ax.set_ylabel(label)
             ax.set_title(panel, fontsize=9)
             ax.grid(alpha=0.3)
-        axes[r, 0].legend(fontsize=7)
+        axes[r, 0].legend(fontsize=8)
     if title:
         fig.suptitle(title)
     return fig
@@ -556,7 +571,7 @@ def similarity_heatmaps(
     ncols: int | None = None,
     shared_scale: bool = False,
     title: str = "",
-):
+) -> "matplotlib.figure.Figure":
     """Heat maps of pairwise cosine similarities between classes, one panel per entry of ``panels``.
 
     ``panels[name]`` is a (c, k) tensor of class vectors (class-name embeddings, prototypes, class
@@ -566,14 +581,13 @@ def similarity_heatmaps(
     the cosines, not their values; every panel has its colour bar. Panels fill ``ncols`` columns
     (default: all in one row). Returns a ``matplotlib.figure.Figure`` (``display`` it).
     """
-    from matplotlib.figure import Figure
 
     if not panels:
         raise ValueError("similarity_heatmaps needs at least one panel")
     n = len(panels)
     ncols = n if ncols is None else max(1, min(int(ncols), n))
     nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(3.6 * ncols + 0.4, 3.2 * nrows + (0.4 if title else 0.0)), layout="constrained")
+    fig = figure(3.6 * ncols + 0.4, 3.2 * nrows + (0.4 if title else 0.0))
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax in axes.flat[n:]:
         ax.set_visible(False)
@@ -591,8 +605,8 @@ def similarity_heatmaps(
         fig.colorbar(im, ax=ax, shrink=0.8, label="cosine")
         ax.set_xticks(range(len(labels)))
         ax.set_yticks(range(len(labels)))
-        ax.set_xticklabels(labels, rotation=90, fontsize=7)
-        ax.set_yticklabels(labels, fontsize=7)
+        ax.set_xticklabels(labels, rotation=90, fontsize=8)
+        ax.set_yticklabels(labels, fontsize=8)
         ax.set_title(name, fontsize=9)
     if title:
         fig.suptitle(title)
@@ -692,17 +706,16 @@ def predicted_vs_true(
     bounds: tuple[float, float] | None = None,
     unit: str = "",
     title: str = "",
-):
+) -> "matplotlib.figure.Figure":
     """Scatter of predicted against true values, one panel per entry ``name: (true, predicted)``.
 
     Each panel draws the diagonal, the bounds (if given) as dotted lines and the MAE in its title.
     Returns a ``matplotlib.figure.Figure`` (not registered with pyplot; ``display`` it).
     """
-    from matplotlib.figure import Figure
 
     if not panels:
         raise ValueError("predicted_vs_true needs at least one panel")
-    fig = Figure(figsize=(3.4 * len(panels), 3.6), layout="constrained")
+    fig = figure(3.4 * len(panels), 3.6)
     axes = np.atleast_1d(fig.subplots(1, len(panels), squeeze=False)[0])
     suffix = f" ({unit})" if unit else ""
     for i, (ax, (name, (true, pred))) in enumerate(zip(axes, panels.items())):

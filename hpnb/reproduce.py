@@ -454,17 +454,22 @@ def tables_for(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def decimals(value: float) -> int:
+    """Decimals a table shows for ``value``: 4 for fractions (accuracies), 2 below 100, 1 above (sums, degrees)."""
+    return 4 if abs(value) <= 1 else 2 if abs(value) < 100 else 1
+
+
 def mean_std(values: Sequence[float], digits: int | None = None) -> str:
     """``"0.9012 ± 0.0031 (n = 3)"``; one value: ``"0.9012 (n = 1)"``.
 
-    ``digits`` defaults by magnitude: 4 decimals below 10, 2 below 100, 1 above (summed metrics, degrees).
+    ``digits`` defaults to :func:`decimals` of the mean, the rule the papers' numbers are shown with.
     """
     vals = [float(v) for v in values if v is not None]
     if not vals:
         return "–"
     mean = statistics.mean(vals)
     if digits is None:
-        digits = 4 if abs(mean) < 10 else 2 if abs(mean) < 100 else 1
+        digits = decimals(mean)
     if len(vals) == 1:
         return f"{vals[0]:.{digits}f} (n = 1)"
     return f"{mean:.{digits}f} ± {statistics.stdev(vals):.{digits}f} (n = {len(vals)})"
@@ -530,12 +535,12 @@ def table_rows(meta: dict[str, Any], records: Sequence[dict[str, Any]], which: s
                  else f"{cfg.get('epochs', '?')} ep., full {cfg.get('dataset', '?')}")
         runs = ("runs not stated" if str(meta.get("basis", "")).startswith("not stated")
                 else f"mean of {seeds} seeds" if seeds > 1 else "")
-        paper_line = {"label": label, "source": "paper",
+        paper_line = {"label": shown_label(label), "source": "paper",
                       "scale": scale + (f", {runs}" if runs else ""), "hardware": "as published"}
         n_paper = PAPER_TEST_IMAGES.get(str(cfg.get("dataset")))
         for m in meta["metrics"]:
             v = row["paper"].get(m)
-            paper_line[m] = "–" if v is None else (f"{v:.4f}" if abs(v) < 10 else f"{v:g}")
+            paper_line[m] = "–" if v is None else f"{v:.{decimals(v)}f}"   # the rule our lines use
             if _per_image_key(m):
                 paper_line[f"{m}/img"] = f"{v / n_paper:.4f}" if v is not None and n_paper else "–"
         if row.get("not_runnable"):
@@ -548,7 +553,7 @@ def table_rows(meta: dict[str, Any], records: Sequence[dict[str, Any]], which: s
                 by_profile.setdefault(rec["experiment"].get("profile") or "?", []).append(rec)
         for profile, recs in sorted(by_profile.items()):
             recs = sorted(recs, key=lambda r: r["experiment"].get("seed", 0))
-            line = {"label": label, "source": f"hpnb {profile}",
+            line = {"label": shown_label(label), "source": f"hpnb {profile}",
                     "scale": _joined(_scale(r) for r in recs), "hardware": _joined(_hardware(r) for r in recs),
                     "seconds": statistics.mean(float(r["provenance"].get("wall_seconds", 0)) for r in recs)}
             for m in meta["metrics"]:
@@ -574,15 +579,23 @@ def table_columns(meta: dict[str, Any]) -> dict[str, str]:
     return cols
 
 
+def shown_label(label: str) -> str:
+    """A row's label for the reader: the papers' "(ours)" names their authors' method, not hpnb's."""
+    return re.sub(r"\s*\((?:ours|Ours)\)", " (the paper's method)", label)
+
+
 def row_notes(meta: dict[str, Any]) -> str:
-    """Markdown list of the rows' notes and the reasons rows cannot run ("" when there are none)."""
-    lines = []
+    """Markdown list of the rows' notes and the reasons rows cannot run ("" when there are none).
+
+    A note shared by several rows is written once, after all their labels.
+    """
+    notes: dict[str, list[str]] = {}
     for label, row in sorted(meta["rows"].items(), key=lambda kv: kv[1]["index"]):
         if row.get("not_runnable"):
-            lines.append(f"- *{label}*: not runnable: {row['not_runnable']}")
+            notes.setdefault(f"not runnable: {row['not_runnable']}", []).append(shown_label(label))
         elif row.get("note"):
-            lines.append(f"- *{label}*: {row['note']}")
-    return "\n".join(lines)
+            notes.setdefault(row["note"], []).append(shown_label(label))
+    return "\n".join(f"- {', '.join(f'*{label}*' for label in labels)}: {note}" for note, labels in notes.items())
 
 
 def curve_groups(meta: dict[str, Any], records: Sequence[dict[str, Any]], profile: str) -> dict[str, dict[str, list]]:

@@ -299,3 +299,11 @@ def test_each_table_carries_its_papers_statistic_and_seed_count():
     assert len({j.seed for j in reproduce.plan("hmpn-cifar10", "quick", only=[0])}) == 1
     meta = reproduce.tables_for([])["dl2pa-table2"]
     assert all("mean of" not in line["scale"] for line in reproduce.table_rows(meta, []))
+
+
+def test_row_notes_state_a_shared_note_once_and_name_the_papers_method():
+    meta = {"rows": {"A (ours), d = 2": {"index": 0, "note": "same note"}, "B": {"index": 1, "note": "same note"},
+                     "C": {"index": 2, "note": "own note"}, "D": {"index": 3, "not_runnable": "no loader"}}}
+    assert reproduce.row_notes(meta).splitlines() == [
+        "- *A (the paper's method), d = 2*, *B*: same note", "- *C*: own note", "- *D*: not runnable: no loader"]
+    assert reproduce.shown_label("DPNP (Ours)") == "DPNP (the paper's method)"

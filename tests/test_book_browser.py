@@ -120,7 +120,8 @@ def test_plotly_is_loaded_only_where_a_figure_needs_it(served):
 
 
 # Appended to each page: once MathJax has typeset, list every display equation's rendered width
-# against the width of its container, in a <pre> that --dump-dom returns.
+# against the width of its container, and count what MathJax could not typeset, in a <pre> that
+# --dump-dom returns.
 _MEASURE = """<script>
 window.addEventListener('load', () => {
   const report = () => {
@@ -128,7 +129,7 @@ window.addEventListener('load', () => {
       id: c.closest('div.math').id, needs: c.scrollWidth, has: c.clientWidth}));
     const pre = document.createElement('pre');
     pre.id = 'equation-widths';
-    pre.textContent = JSON.stringify(rows);
+    pre.textContent = JSON.stringify({rows: rows, errors: document.querySelectorAll('mjx-merror').length});
     document.body.appendChild(pre);
   };
   (window.MathJax && MathJax.startup ? MathJax.startup.promise : Promise.resolve()).then(report);
@@ -163,7 +164,9 @@ def test_every_displayed_equation_fits_its_column(unexecuted):
                               "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=180).stdout
         found = re.search(r'<pre id="equation-widths"[^>]*>(.*?)</pre>', dom, re.S)
         assert found, f"{page.name}: the measuring script did not report (MathJax did not finish?)"
-        rows = json.loads(html_lib.unescape(found.group(1)))
+        report = json.loads(html_lib.unescape(found.group(1)))
+        assert report["errors"] == 0, f"{page.name}: MathJax could not typeset {report['errors']} expression(s)"
+        rows = report["rows"]
         measured += len(rows)
         too_wide += [(page.name, r["id"], r["needs"], r["has"]) for r in rows if r["needs"] > r["has"] + 1]
     assert measured > 30, measured

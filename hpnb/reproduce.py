@@ -431,14 +431,15 @@ def tables_for(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Table metadata for rendering: :data:`experiments.TABLES` first, then tables known only from records.
 
     Each value: ``key, paper, source, title, metrics, note, kind, seeds`` and ``rows`` (label -> {index,
-    paper, config, note, not_runnable}).
+    paper, paper_std, config, note, not_runnable}).
     """
     out: dict[str, dict[str, Any]] = {}
     for t in experiments.TABLES.values():
         out[t.key] = {"key": t.key, "paper": t.paper, "source": t.source, "title": t.title,
                       "metrics": tuple(t.metrics), "note": t.note, "kind": _kind(t), "seeds": t.seeds,
                       "statistic": t.statistic, "basis": t.basis,
-                      "rows": {r.label: {"index": i, "paper": dict(r.paper), "config": dict(r.config),
+                      "rows": {r.label: {"index": i, "paper": dict(r.paper),
+                                         "paper_std": dict(getattr(r, "paper_std", {}) or {}), "config": dict(r.config),
                                          "note": getattr(r, "note", ""), "not_runnable": not_runnable(r)}
                                for i, r in enumerate(t.rows)}}
     for rec in records:
@@ -522,7 +523,8 @@ def table_rows(meta: dict[str, Any], records: Sequence[dict[str, Any]], which: s
     ``which``: the epoch of each run (:func:`statistic`; by default the one the table's paper reports).
 
     Columns: ``label``, ``source`` (paper / hpnb <profile>), per metric ``m`` the value (``m``; mean ± std
-    over seeds for ours) and, for summed metrics, ``m/img`` (divided by the evaluation images), ``scale``,
+    over seeds for ours; the paper's "± std" where it prints one, :attr:`hpnb.experiments.Row.paper_std`) and,
+    for summed metrics, ``m/img`` (divided by the evaluation images), ``scale``,
     ``hardware``, ``seconds`` (mean wall time of a run).
     """
     which = statistic(meta, which)
@@ -539,8 +541,10 @@ def table_rows(meta: dict[str, Any], records: Sequence[dict[str, Any]], which: s
                       "scale": scale + (f", {runs}" if runs else ""), "hardware": "as published"}
         n_paper = PAPER_TEST_IMAGES.get(str(cfg.get("dataset")))
         for m in meta["metrics"]:
-            v = row["paper"].get(m)
+            v, sd = row["paper"].get(m), (row.get("paper_std") or {}).get(m)
             paper_line[m] = "–" if v is None else f"{v:.{decimals(v)}f}"   # the rule our lines use
+            if v is not None and sd is not None:
+                paper_line[m] += f" ± {sd:.{decimals(v)}f}"   # the mean's decimals, as mean_std
             if _per_image_key(m):
                 paper_line[f"{m}/img"] = f"{v / n_paper:.4f}" if v is not None and n_paper else "–"
         if row.get("not_runnable"):
@@ -567,7 +571,7 @@ def table_rows(meta: dict[str, Any], records: Sequence[dict[str, Any]], which: s
 
 def table_columns(meta: dict[str, Any]) -> dict[str, str]:
     """Headers for :func:`table_rows`."""
-    names = {"test_acc": "test accuracy", "test_sq_dissim": "Σ (1 − cos)²", "test_scr": "SCR (sphere, test)", "train_scr_raw": "SCR (Eq. 13: raw, training)",
+    names = {"test_acc": "test accuracy", "test_mae": "MAE", "test_sq_dissim": "Σ (1 − cos)²", "test_scr": "SCR (sphere, test)", "train_scr_raw": "SCR (Eq. 13: raw, training)",
              "proto_min_sep": "MinSep (°)", "proto_mean_sep": "MeanSep (°)", "proto_std": "Std (°)",
              "dist_min": "closest pair 1 − cos", "dist_mean": "mean pair 1 − cos", "dist_max": "furthest pair 1 − cos"}
     cols = {"label": "row", "source": "source"}

@@ -33,6 +33,11 @@ def lines_starting(text: str, prefix: str) -> list[list[float]]:
     return [numbers(line) for line in text.splitlines() if line.startswith(prefix)]
 
 
+def signed(line: str) -> list[float]:
+    """The decimal numbers of a line, with their signs (DL2PA Table 7 prints negative cosines)."""
+    return [float(x) for x in re.findall(r"-?\d+\.\d+", re.sub(r"<[^>]+>", " ", line))]
+
+
 def paper_values(key: str, metric: str = "test_acc", where=lambda r: True) -> list[float]:
     return [r.paper[metric] for r in E.TABLES[key].rows if metric in r.paper and where(r)]
 
@@ -66,16 +71,43 @@ def test_the_issue_tables_are_all_there():
     counts = {k: len(t.rows) for k, t in E.TABLES.items()}
     assert counts == {
         "hmpn-cifar10": 4, "hmpn-cifar100": 4, "hmpn-tinyimagenet": 4,
-        "hpn-table1-cifar100": 9, "hpn-table1-imagenet200": 9, "hpn-table2": 3, "hpn-table3": 12, "hpn-table4": 6,
-        "dl2pa-table1-cifar100": 16, "dl2pa-table1-imagenet200": 13, "dl2pa-table2": 10, "dl2pa-table4": 12,
-        "dl2pa-table6": 27,
+        "hpn-table1-cifar100": 9, "hpn-table1-imagenet200": 9, "hpn-table2": 3, "hpn-table3": 12, "hpn-table4": 7,
+        "hpn-table5": 8, "hpn-table6": 10,
+        "dl2pa-table1-cifar100": 16, "dl2pa-table1-imagenet200": 13, "dl2pa-table2": 10, "dl2pa-table3": 11,
+        "dl2pa-table4": 12, "dl2pa-table5": 4, "dl2pa-table6": 27, "dl2pa-table7": 6, "dl2pa-table8": 12,
+        "dl2pa-table9": 6,
         "dpnp-table1": 21, "dpnp-table2": 21, "dpnp-table3": 28, "dpnp-table4": 28,
         "cross-cifar10": 9,
     }
     sources = {t.source.split(" (")[0] for t in E.TABLES.values()}
     assert {"HMPN Table 1", "HMPN Table 2", "HMPN Table 3", "HPN Table 1", "HPN Table 2", "HPN Table 3",
-            "HPN Table 4", "DL2PA Table 1", "DL2PA Table 2", "DL2PA Table 4", "DL2PA Table 6", "DPNP Table I",
-            "DPNP Table II", "DPNP Table III", "DPNP Table IV"} <= sources
+            "HPN Table 4", "HPN Table 5", "HPN Table 6", "DL2PA Table 1", "DL2PA Table 2", "DL2PA Table 3",
+            "DL2PA Table 4", "DL2PA Table 5", "DL2PA Table 6", "DL2PA Table 7", "DL2PA Table 8", "DL2PA Table 9",
+            "DPNP Table I", "DPNP Table II", "DPNP Table III", "DPNP Table IV"} <= sources
+
+
+NEW_TABLES = {  # issue 14.1: key -> (rows, runnable rows)
+    "hpn-table5": (8, 0), "hpn-table6": (10, 0), "dl2pa-table3": (11, 0), "dl2pa-table5": (4, 0),
+    "dl2pa-table7": (6, 5), "dl2pa-table8": (12, 6), "dl2pa-table9": (6, 6),
+}
+
+
+@pytest.mark.parametrize("key", sorted(NEW_TABLES))
+def test_the_new_tables_are_listed_by_the_reproduce_cli(key, capsys, tmp_path):
+    import json
+
+    from hpnb import cli
+
+    rows, runnable = NEW_TABLES[key]
+    t = E.table(key)
+    assert (len(t.rows), len(t.runnable_rows)) == (rows, runnable)
+    rc = cli.main(["reproduce", key, "--list", "--profile", "paper", "--out-root", str(tmp_path / "runs"),
+                   "--results-dir", str(tmp_path / "results")])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    listed = json.loads(out)
+    assert sorted({j["label"] for j in listed}) == sorted(r.label for r in t.runnable_rows)
+    assert len(listed) == runnable * t.seeds and all(j["status"] == "pending" for j in listed)
 
 
 @pytest.mark.parametrize("profile", sorted(E.PROFILES))
@@ -107,7 +139,8 @@ def test_rows_follow_their_papers_setup():
             assert c.mixing == (c.method in ("hmpn", "hmpn-ce"))
         elif t.paper in ("HPN", "DL2PA"):
             assert (c.arch, c.augment, c.batch_size) == ("resnet32", "crop-flip", 128)
-            assert c.epochs == (200 if c.long_tail and c.long_tail.startswith("exp:") else 250)
+            assert c.epochs == (200 if c.recipe == "dl2pa-lt" else 250)  # DL2PA's long-tail recipe: 200 epochs
+            assert c.recipe != "dl2pa-lt" or c.long_tail is None or c.long_tail.startswith("exp:")
         elif t.paper == "DPNP":
             assert (c.recipe, c.augment, c.batch_size, c.epochs) == ("dpnp", "crop-flip", 64, 200)
             assert (c.arch, c.dim) in (("resnet18", 512), ("dpnp-resnet18", 3), ("dpnp-resnet18", 10))
@@ -130,15 +163,27 @@ def test_cross_table_runs_every_preset_in_one_setting():
 
 
 def test_not_runnable_rows_are_the_expected_ones():
-    blocked = {(k, r.label) for k, _, r in ALL_ROWS if not r.runnable}
-    assert all(lab == "Word2vec" or "CUB" in lab or "SVHN" in lab or "STL-10" in lab or "Flower" in lab
-               or lab.split(",")[0] in ("CPN", "CCL", "SCCL") for _, lab in blocked)
-    assert ("hmpn-cifar10", "MCE baseline (Eq. 2)") not in blocked
-    assert len(blocked) == 1 + 2 + 18 + 13 + 13 + 12 + 12
+    blocked = [(k, r) for k, _, r in ALL_ROWS if not r.runnable]
+    lacking = ("CPN", "CCL", "SCCL", "PSC*", "Ours*")  # methods hpnb has no preset for, on loadable data
+    for key, r in blocked:
+        no_loader = r.config["dataset"] not in E.DEFAULT_DATASETS
+        placement_w2v = E.TABLES[key].kind == "placement" and r.label.lower().startswith("word2vec")
+        assert no_loader or placement_w2v or r.label.split(",")[0] in lacking, (key, r.label)
+        if no_loader:
+            assert "no loader" in r.not_runnable, (key, r.label)
+    assert all(r.runnable for r in E.TABLES["hmpn-cifar10"].rows)
+    by_table = {}
+    for key, _ in blocked:
+        by_table[key] = by_table.get(key, 0) + 1
+    assert by_table == {
+        "hpn-table2": 1, "hpn-table4": 2, "hpn-table5": 8, "hpn-table6": 10,
+        "dl2pa-table3": 11, "dl2pa-table5": 4, "dl2pa-table6": 18, "dl2pa-table7": 1, "dl2pa-table8": 6,
+        "dpnp-table1": 13, "dpnp-table2": 13, "dpnp-table3": 12, "dpnp-table4": 12,
+    }
     # the word-embedding baseline runs with GloVe vectors through the 'embedding' placement
     w2v = [r for _, _, r in ALL_ROWS if r.label.lower().startswith("word2vec")]
     assert w2v and all(r.config.get("prototypes") == "embedding" for r in w2v)
-    assert sum(not r.runnable for r in w2v) == 1  # HPN Table 2's placement-only row
+    assert sum(not r.runnable for r in w2v) == 2  # HPN Table 2's and DL2PA Table 7's placement-only rows
 
 
 def test_placement_table():
@@ -147,6 +192,12 @@ def test_placement_table():
     args = [E.placement_args(r) for r in t.runnable_rows]
     assert args == [{"num_classes": 100, "dim": 100, "method": "onehot", "seed": 0},
                     {"num_classes": 100, "dim": 100, "method": "hpn", "seed": 0}]
+    # DL2PA Table 7: the same metrics, on 100 prototypes in d = 100 and d = 50, at paper scale on a CPU
+    t7 = E.table("dl2pa-separation")
+    assert t7.kind == "placement" and set(t7.metrics) <= set(t.metrics) and t7.seeds == 1
+    assert [(a["dim"], a["method"]) for a in map(E.placement_args, t7.runnable_rows)] == [
+        (100, "hpn"), (100, "simplex"), (100, "gaussian"), (50, "hpn"), (50, "gaussian")]
+    assert all(a["num_classes"] == 100 for a in map(E.placement_args, t7.runnable_rows))
 
 
 # --------------------------------------------------------------------------------------------
@@ -196,7 +247,8 @@ def test_unknown_table_or_profile_raise_config_error():
 
 
 def test_paper_numbers_in_sane_ranges():
-    ranges = {"test_acc": (0.0, 1.0), "test_sq_dissim": (1, 10_000), "dist_min": (0, 2), "dist_mean": (0, 2),
+    ranges = {"test_acc": (0.0, 1.0), "test_mae": (0, 1000), "test_sq_dissim": (1, 10_000), "dist_min": (0, 2),
+              "dist_mean": (0, 2),
               "dist_max": (0, 2), "proto_min_sep": (0, 180), "proto_mean_sep": (0, 180), "proto_std": (0, 180),
               "train_scr_raw": (0, 100)}
     n = 0
@@ -209,6 +261,8 @@ def test_paper_numbers_in_sane_ranges():
             n += 1
         if {"proto_min_sep", "proto_mean_sep"} <= set(row.paper):
             assert row.paper["proto_min_sep"] <= row.paper["proto_mean_sep"]
+        assert set(row.paper_std) <= set(row.paper), (key, row.label)  # a spread only beside a number
+        assert all(0 <= s < row.paper[m] for m, s in row.paper_std.items()), (key, row.label)
     assert n > 250
     # every paper row carries numbers, except cells lost in the extraction (DPNP Table III, CPN CIFAR-10)
     empty = [(k, r.label) for k, _, r in ALL_ROWS if not r.paper and E.TABLES[k].paper != "hpnb"]
@@ -228,9 +282,18 @@ def test_every_paper_number_appears_in_its_paper_text():
                 printed = {f"{v * 100:.1f}", f"{v * 100:.2f}"}
             elif m == "test_sq_dissim":
                 printed = {f"{v:.0f}"}
+            elif m == "test_mae":
+                printed = {f"{v:.1f}"}
+            elif key == "dl2pa-table7":  # printed as cosine similarities, stored as distances 1 - cos
+                printed = {f"{1 - v:.2f}", f"{1 - v:.1f}"}
             else:
                 printed = {f"{v:.2f}"}
             assert any(p in text for p in printed), (key, row.label, m, printed)
+            if m in row.paper_std:  # "m ± s" as printed (DL2PA's supplementary writes it in LaTeX)
+                scale = 100 if m == "test_acc" else 1
+                mean, sd = v * scale, row.paper_std[m] * scale
+                pairs = {f"{mean:.{k}f} {pm} {sd:.{k}f}" for k in (1, 2) for pm in ("±", "\\pm")}
+                assert any(p in text for p in pairs), (key, row.label, m, pairs)
 
 
 def test_hmpn_tables_match_the_printed_rows():
@@ -253,7 +316,7 @@ def test_hpn_tables_match_the_restored_readme():
     assert f"with privileged info {priv}" in text
     assert "11.5 ± 0.4 37.0 ± 0.8 57.0 ± 0.6 64.0 ± 0.2 63.8 ± 0.1 64.7 ± 0.1" in text  # the extracted table
     assert "Softmax CE 64.4 ± 0.4 44.2 ± 0.0 43.1 ± 0.6" in text
-    assert pct(paper_values("hpn-table4")) == [64.4, 65.0, 44.2, 46.4, 43.1, 47.3]
+    assert pct(paper_values("hpn-table4")) == [64.4, 65.0, 44.2, 46.4, 43.1, 47.3, 55.5]
     sep = E.TABLES["hpn-table2"].rows[2].paper
     assert "This paper 0.95 1.01 1.39" in text and sep == {"dist_min": 0.95, "dist_mean": 1.01, "dist_max": 1.39}
 
@@ -311,3 +374,94 @@ def test_dl2pa_long_tail_rows_carry_its_recipe_and_profiles_scale_the_warm_up():
     row = rows[0]
     assert E.profile_fields(row, "quick")["warmup_epochs"] == 0
     assert "warmup_epochs" not in E.profile_fields(row, "paper")
+
+
+def _std(key: str, where=lambda r: True) -> list[float]:
+    return [r.paper_std["test_acc"] for r in E.TABLES[key].rows if where(r)]
+
+
+def test_hpn_spreads_match_the_extracted_tables():
+    text = paper_text("HPN")
+    # Table 1: the extraction scatters the cells, but each keeps its "m ± s"
+    t1 = E.table("hpn-table1-cifar100")
+    cells = [f"{r.paper['test_acc'] * 100:.1f} ± {r.paper_std['test_acc'] * 100:.1f}" for r in t1.rows]
+    assert cells[:3] == ["62.1 ± 0.1", "29.0 ± 0.0", "44.5 ± 0.5"] and all(c in text for c in cells)
+    # Table 3: one line per row
+    t3 = E.table("hpn-table3")
+    hpn = " ".join(f"{r.paper['test_acc'] * 100:.1f} ± {r.paper_std['test_acc'] * 100:.1f}" for r in t3.rows[:6])
+    assert f"Hyperspherical prototypes {hpn}" in text
+    # Table 4: the softmax line and the "This paper" line
+    t4 = E.table("hpn-table4")
+    assert pct(_std(t4.key, lambda r: r.label.startswith("Softmax CE"))) == [0.4, 0.0, 0.6]
+    assert pct(_std(t4.key, lambda r: r.label.startswith("HPN"))) == [0.3, 0.0, 0.1]
+    assert "65.0 ± 0.3 46.4 ± 0.0 47.3 ± 0.1" in text
+
+
+def test_hpn_cosine_softmax_baseline_is_the_texts_number():
+    text = paper_text("HPN")
+    assert "entropy baseline which learns a cosine similarity using" in text
+    assert "of 55.5 ± 0.2 on CIFAR-100, not competitive with" in text
+    row = E.table("hpn-table4").rows[-1]
+    assert row.label.startswith("Cosine softmax") and row.runnable and "text, not Table 4" in row.note
+    assert (row.paper, row.paper_std) == ({"test_acc": 0.555}, {"test_acc": 0.002})
+    cfg = E.row_config(row, "paper").resolved()
+    assert (cfg.dataset, cfg.dim, cfg.objective, cfg.prototypes, cfg.recipe) == (
+        "cifar100", 100, "prototype_ce", "hpn", "hpn")
+
+
+def test_hpn_table5_matches_the_extracted_table():
+    text = paper_text("HPN")
+    t = E.table("hpn-omniart-year")
+    cells = [f"{r.paper['test_mae']:.1f} ± {r.paper_std['test_mae']:.1f}" for r in t.rows]
+    assert " ".join(cells[:4]) in text  # MSE: one extracted line, S^1 1e-2, S^1 1e-3, S^2 1e-2, S^2 1e-3
+    assert "210.7 ± 140.1 110.3 ± 0.8 339.9 ± 0.0 109.9 ± 0.5" in text
+    assert "\n".join(cells[4:]) in text  # this paper: one cell per extracted line
+    assert cells[4:] == ["84.4 ± 10.7", "76.3 ± 5.6", "82.9 ± 1.9", "73.2 ± 0.6"]
+    configs = [(r.config["method"], r.config["dim"], r.config["lr"]) for r in t.rows]
+    assert configs == [(m, d, lr) for m in ("mse-regression", "hpn-regression") for d, lr in
+                       ((2, 1e-2), (2, 1e-3), (3, 1e-2), (3, 1e-3))]
+    # the text quotes the baseline's S^1 1e-3 result as 110.0: the row says so and keeps the table's 110.3
+    assert "compared to 110.0 and 109.9" in text and "110.0" in t.rows[1].note
+    assert all("OmniArt" in r.not_runnable for r in t.rows)
+
+
+def test_hpn_table6_matches_the_extracted_table():
+    text = paper_text("HPN")
+    block = text[text.index("Creation year (MAE"):text.index("Predicting creation year")]
+    printed = [float(x) for x in re.findall(r"\d+\.\d+", block)]  # per weight: (MTL, HPN) MAE, then accuracy
+    t = E.table("hpn-omniart-joint")
+    mtl = [r for r in t.rows if r.label.startswith("MTL")]
+    hpn = [r for r in t.rows if r.label.startswith("HPN")]
+    assert [v for a, b in zip(mtl, hpn) for v in (a.paper["test_mae"], b.paper["test_mae"])] == printed[:10]
+    assert [v for a, b in zip(mtl, hpn) for v in pct((a.paper["test_acc"], b.paper["test_acc"]))] == printed[10:]
+    assert [r.config["task_weight"] for r in mtl] == [r.config["task_weight"] for r in hpn] == [0.01, 0.1, 0.25, 0.5, 0.9]
+    assert {r.config["method"] for r in mtl} == {"multitask"} and {r.config["method"] for r in hpn} == {"hpn-joint"}
+    assert all(not r.paper_std for r in t.rows)  # Table 6 prints no spread
+
+
+def test_dl2pa_new_tables_match_the_printed_lines():
+    text = paper_text("DL2PA")
+    lines = text.splitlines()
+    # Table 3 (ImageNet-1K): every line with an optimizer column, in order
+    t3 = [numbers(line)[0] for line in lines if "\tSGD\t" in line or "\tAdamW\t" in line]
+    assert t3 == pct(paper_values("dl2pa-table3")) and len(t3) == 11
+    # Table 5 (ImageNet-LT): one line of four numbers
+    assert lines_starting(text, "44.3\t")[0] == pct(paper_values("dl2pa-table5")) == [44.3, 44.7, 44.6, 44.9]
+    # Table 7: max / min cosine at d = 100, then at d = 50 ("-" where empty); stored as 1 - cos
+    rows = {r.label: r.paper for r in E.table("dl2pa-table7").rows}
+    for prefix, name in (("Word2Vec\t0.74", "Word2Vec"), ("HPN\t0.05", "HPN"), ("ETF\t<b>0.0", "ETF"),
+                         ("Ours\t<b>0.0", "DL2PA (ours)")):
+        line = next(line for line in lines if line.startswith(prefix))
+        got = [round(1 - rows[f"{name}, d = {d}"][m], 10) for d in (100, 50) if f"{name}, d = {d}" in rows
+               for m in ("dist_min", "dist_max")]
+        assert got == signed(line), name
+    # Table 8: four rows at d = 16, 32, 64
+    t8 = sum((lines_starting(text, p)[0] for p in ("PSC\t62.62", "PSC*\t", "Ours*\t", "Ours\t<b>62.72")), [])
+    assert t8 == pct(paper_values("dl2pa-table8"))
+    # Table 9 (supplementary): LaTeX "m \pm s" cells
+    t9 = lines_starting(text, "Fixed") + lines_starting(text, "Ours\t<b><math>")
+    assert [v for line in t9 for v in line[0::2]] == pct(paper_values("dl2pa-table9"))
+    assert [v for line in t9 for v in line[1::2]] == pct(_std("dl2pa-table9"))
+    # DL2PA's rows of Tables 8 and 9 print the same accuracies
+    ours = lambda r: r.label.startswith("DL2PA")  # noqa: E731
+    assert paper_values("dl2pa-table8", where=ours) == paper_values("dl2pa-table9", where=ours)

@@ -307,3 +307,23 @@ def test_row_notes_state_a_shared_note_once_and_name_the_papers_method():
     assert reproduce.row_notes(meta).splitlines() == [
         "- *A (the paper's method), d = 2*, *B*: same note", "- *C*: own note", "- *D*: not runnable: no loader"]
     assert reproduce.shown_label("DPNP (Ours)") == "DPNP (the paper's method)"
+
+
+def test_paper_lines_show_the_papers_spread_where_it_prints_one():
+    # Row.paper_std: "m ± s" on the paper line, s with the mean's decimals; no "±" where none is printed.
+    def paper_line(key, label):
+        meta = reproduce.tables_for([])[key]
+        return next(line for line in reproduce.table_rows(meta, []) if line["label"] == reproduce.shown_label(label))
+
+    assert paper_line("hpn-table5", "Squared loss, S^1, lr 1e-2")["test_mae"] == "210.7 ± 140.1"
+    assert paper_line("hpn-table5", "HPN, S^2, lr 1e-3")["test_mae"] == "73.20 ± 0.60"
+    assert paper_line("hpn-table4", "Cosine softmax CE, CIFAR-100 (text)")["test_acc"] == "0.5550 ± 0.0020"
+    assert paper_line("dl2pa-table9", "Fixed W + CE, d = 16")["test_acc"] == "0.5530 ± 0.0076"
+    line = paper_line("hpn-table6", "HPN, task weight 0.25")
+    assert (line["test_mae"], line["test_acc"]) == ("64.10", "0.5450")
+    assert paper_line("dl2pa-table2", "ETF, CIFAR-100, d = 100")["test_acc"] == "0.6534"
+    # a table known only from records has no spreads
+    rec = {"experiment": {"table": "t", "label": "A", "paper_values": {"test_acc": 0.9}, "metrics": ["test_acc"]},
+           "history": [], "config": {}}
+    meta = reproduce.tables_for([rec])["t"]
+    assert "paper_std" not in meta["rows"]["A"] and reproduce.table_rows(meta, [])[0]["test_acc"] == "0.9000"

@@ -1,4 +1,5 @@
-"""Image datasets as uint8 tensors: scikit-learn's digits, image folders, CIFAR, Tiny ImageNet.
+"""Image datasets as uint8 tensors: scikit-learn's digits, image folders, CIFAR, Tiny ImageNet, SVHN, STL-10
+and Flowers-102.
 
 :func:`load` turns a dataset spec into an :class:`ImageData` (uint8 images, long labels, class
 names, per-channel training mean/std and a provenance string). Specs:
@@ -25,6 +26,10 @@ names, per-channel training mean/std and a provenance string). Specs:
   each wnid (``"goldfish"`` for ``n01443537``; a name shared by two wnids gets `` (wnid)``
   appended), so the names serve word embeddings; its test split is the official labelled
   ``val/`` split (``val_annotations.txt``), as the official ``test/`` has no labels.
+- ``"svhn"``, ``"stl10"``, ``"flowers102"`` (each optionally ``:DIR``, default ``data_dir()/<name>``):
+  read, and downloaded if absent, by torchvision's SVHN, STL10 and Flowers102 classes in their folder
+  layouts, md5-checked against torchvision's lists; Flowers-102 is resized and centre-cropped to
+  224x224 (see :mod:`hpnb.torchvision_data` for splits, download policy and integrity).
 
 Image files are decoded once with PIL (converted to RGB, so grey and CMYK images are fine) and the
 tensors are cached under ``data_dir()/cache/<name>-<key>.pt``, where the key hashes the spec's
@@ -66,8 +71,10 @@ from hpnb.prototypes import data_dir
 
 KNOWN_SPECS = (
     "digits", "rotated-digits", "imagefolder:PATH", "cifar10-jpeg:DIR",
-    "cifar10[:DIR]", "cifar100[:DIR]", "tinyimagenet[:DIR]",
+    "cifar10[:DIR]", "cifar100[:DIR]", "tinyimagenet[:DIR]", "svhn[:DIR]", "stl10[:DIR]", "flowers102[:DIR]",
 )
+# Read through torchvision's dataset classes (hpnb.torchvision_data), in torchvision's folder layouts.
+TORCHVISION_KINDS = ("svhn", "stl10", "flowers102")
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 
 CIFAR10_CLASSES = (
@@ -1133,7 +1140,8 @@ def load(
 
     Args:
         spec: ``"digits"``, ``"rotated-digits"``, ``"imagefolder:PATH"`` (a folder or a ``.zip``),
-            ``"cifar10-jpeg:DIR"``, ``"cifar10[:DIR]"``, ``"cifar100[:DIR]"`` or ``"tinyimagenet[:DIR]"``.
+            ``"cifar10-jpeg:DIR"``, ``"cifar10[:DIR]"``, ``"cifar100[:DIR]"``, ``"tinyimagenet[:DIR]"``,
+            ``"svhn[:DIR]"``, ``"stl10[:DIR]"`` or ``"flowers102[:DIR]"``.
         seed: the digits train/test split, the rotation angles and every selection below.
         root: data folder for the decoded cache, unpacked archives and the official datasets'
             default DIR (default :func:`data_dir`).
@@ -1167,6 +1175,11 @@ def load(
             raise DataError(f"dataset spec {spec!r} needs a path after the colon, e.g. {kind}:/path/to/data")
         loader = _load_imagefolder if kind == "imagefolder" else _load_cifar10_jpeg
         data = loader(Path(arg.strip()), root, progress)
+    elif kind in TORCHVISION_KINDS:
+        from hpnb import torchvision_data  # imports torchvision; only these datasets need it here
+
+        directory = (Path(arg.strip()).expanduser() if arg.strip() else root / kind).resolve()
+        data = torchvision_data.load(kind, directory, root, progress)
     elif kind in ARCHIVES:
         directory = (Path(arg.strip()).expanduser() if arg.strip() else root / kind).resolve()
         if kind == "tinyimagenet":

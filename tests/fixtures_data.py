@@ -6,6 +6,12 @@
 - Tiny ImageNet: ``tiny-imagenet-200/`` with wnids.txt, words.txt, train/<wnid>/<wnid>_boxes.txt,
   train/<wnid>/images/*.JPEG, val/images/*.JPEG + val/val_annotations.txt and the unlabelled
   test/images/, zipped with directory entries like the official zip.
+- SVHN: ``train_32x32.mat`` / ``test_32x32.mat`` (scipy.io.savemat) with X (32, 32, 3, N) uint8 and
+  y (N, 1), the digit 0 labelled 10, as torchvision.datasets.SVHN reads them.
+- STL-10: ``stl10_binary/`` with train_X.bin, train_y.bin, test_X.bin, test_y.bin (each image's
+  planes stored column by column, labels 1..10) and class_names.txt.
+- Flowers-102: ``flowers-102/`` with jpg/image_NNNNN.jpg of different sizes, imagelabels.mat
+  (labels 1..102) and setid.mat (1-based trnid, valid, tstid).
 """
 
 from __future__ import annotations
@@ -216,4 +222,105 @@ def write_zip(folder: Path, path: Path) -> Path:
                 zf.writestr(arc + "/", b"")
             else:
                 zf.write(f, arc)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# SVHN, STL-10, Flowers-102 (the layouts torchvision.datasets reads)
+
+SVHN_TRAIN, SVHN_TEST = 12, 7
+
+
+def svhn_digit(k: int) -> int:
+    return (3 * k + 1) % 10  # every digit, 0 included, within the first ten images
+
+
+def svhn_image(k: int) -> np.ndarray:
+    """Image k as (32, 32, 3) uint8 (rows, columns, channels): every axis and k change it."""
+    h, w, c = np.indices((32, 32, 3))
+    img = ((3 * h + w + 90 * c + 11 * k) % 251).astype(np.uint8)
+    img[0, 1, 0] = 255  # red, row 0, column 1: a transposed or channel-swapped read misses it
+    return img
+
+
+def write_svhn(base: Path) -> Path:
+    """base/train_32x32.mat and base/test_32x32.mat in the official layout (label 10 for the digit 0)."""
+    from scipy.io import savemat
+
+    base.mkdir(parents=True, exist_ok=True)
+    for name, first, n in (("train", 0, SVHN_TRAIN), ("test", SVHN_TRAIN, SVHN_TEST)):
+        x = np.stack([svhn_image(first + i) for i in range(n)], axis=3)  # (32, 32, 3, N)
+        y = np.array([[svhn_digit(first + i) or 10] for i in range(n)], dtype=np.uint8)  # (N, 1)
+        savemat(base / f"{name}_32x32.mat", {"X": x, "y": y})
+    return base
+
+
+STL10_TRAIN, STL10_TEST = 6, 4
+STL10_NAMES = ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"]
+
+
+def stl10_label(k: int) -> int:
+    return (7 * k + 2) % 10
+
+
+def stl10_image(k: int) -> np.ndarray:
+    """Image k as (3, 96, 96) uint8 (channel, row, column)."""
+    c, h, w = np.indices((3, 96, 96))
+    img = ((80 * c + 2 * h + w + 13 * k) % 250).astype(np.uint8)
+    img[0, 0, 1] = 255  # red, row 0, column 1
+    return img
+
+
+def write_stl10(base: Path) -> Path:
+    """base/stl10_binary/ with the labelled .bin files and class_names.txt (no unlabeled_X.bin)."""
+    folder = base / "stl10_binary"
+    folder.mkdir(parents=True)
+    for name, first, n in (("train", 0, STL10_TRAIN), ("test", STL10_TRAIN, STL10_TEST)):
+        # The official files store each 96x96 plane column by column (MATLAB order).
+        raw = b"".join(stl10_image(first + i).transpose(0, 2, 1).tobytes() for i in range(n))
+        (folder / f"{name}_X.bin").write_bytes(raw)
+        (folder / f"{name}_y.bin").write_bytes(bytes(stl10_label(first + i) + 1 for i in range(n)))
+    (folder / "class_names.txt").write_text("".join(n + "\n" for n in STL10_NAMES))
+    (folder / "fold_indices.txt").write_text("0 1 2\n" * 10)
+    return folder
+
+
+# (width, height) and 1-based label of image_00001.jpg ... image_00010.jpg
+FLOWERS = [((90, 30), 1), ((30, 60), 102), ((64, 64), 50), ((45, 90), 1), ((70, 40), 7),
+           ((33, 33), 102), ((60, 90), 50), ((90, 30), 7), ((40, 40), 3), ((50, 80), 3)]
+FLOWERS_SPLITS = {"trnid": [1, 2, 3, 4], "valid": [5, 6], "tstid": [7, 8, 9, 10]}
+
+
+def flowers_image(size: tuple[int, int], k: int) -> Image.Image:
+    """Three bands along the longer side (red, green, blue); the middle band's green carries k."""
+    w, h = size
+    arr = np.zeros((h, w, 3), dtype=np.uint8)
+    long = max(w, h)
+    for band, colour in enumerate(((220, 20, 20), (20, 100 + 10 * k, 20), (20, 20, 220))):
+        part = slice(band * long // 3, (band + 1) * long // 3)
+        if w >= h:
+            arr[:, part] = colour
+        else:
+            arr[part, :] = colour
+    return Image.fromarray(arr)
+
+
+def write_flowers102(base: Path) -> Path:
+    """base/flowers-102/ with jpg/, imagelabels.mat and setid.mat as torchvision's Flowers102 reads."""
+    from scipy.io import savemat
+
+    folder = base / "flowers-102"
+    (folder / "jpg").mkdir(parents=True)
+    for k, (size, _) in enumerate(FLOWERS, 1):
+        flowers_image(size, k).save(folder / "jpg" / f"image_{k:05d}.jpg", quality=95)
+    savemat(folder / "imagelabels.mat", {"labels": np.array([[label for _, label in FLOWERS]], dtype=np.uint8)})
+    savemat(folder / "setid.mat", {k: np.array([v], dtype=np.uint16) for k, v in FLOWERS_SPLITS.items()})
+    return folder
+
+
+def write_tgz(folder: Path, path: Path) -> Path:
+    """The contents of ``folder`` (its subfolders at the top), packed like 102flowers.tgz holds jpg/."""
+    with tarfile.open(path, "w:gz") as tf:
+        for f in sorted(folder.iterdir()):
+            tf.add(f, arcname=f.name)
     return path

@@ -39,6 +39,14 @@ def figure(width: float, height: float) -> "matplotlib.figure.Figure":
     return Figure(figsize=(width * scale, height * math.sqrt(scale)), layout="constrained")
 
 
+def _suptitle(fig: "matplotlib.figure.Figure", title: str) -> None:
+    """A figure title wrapped to the figure's width, so that a long one is not cut at the edges."""
+    import textwrap
+
+    chars = max(20, int(fig.get_size_inches()[0] * 72 / (0.55 * 12)))  # 12-point text, ~0.55 em a character
+    fig.suptitle(textwrap.fill(title, chars))
+
+
 def show(fig: go.Figure) -> None:
     """Display ``fig`` in a notebook so that both the offline book and JupyterLab can draw it."""
     from IPython.display import display
@@ -337,7 +345,7 @@ def history_curves(
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     if title:
-        fig.suptitle(title)
+        _suptitle(fig, title)
     return fig
 
 
@@ -504,7 +512,7 @@ def angle_histograms(
     axes[0, 0].set_ylabel("class pairs (φ_jk)")
     axes[1, 0].set_ylabel("test samples (ψ_i)")
     if title:
-        fig.suptitle(title)
+        _suptitle(fig, title)
     return fig
 
 
@@ -557,7 +565,7 @@ def seed_curves(
             ax.grid(alpha=0.3)
         axes[r, 0].legend(fontsize=8)
     if title:
-        fig.suptitle(title)
+        _suptitle(fig, title)
     return fig
 
 
@@ -579,13 +587,16 @@ def similarity_heatmaps(
     and columns. The diagonal (always 1) is left blank. Each panel's colours span its own off-diagonal
     range unless ``shared_scale`` (then [-1, 1] for all), since a ranking loss only sees the order of
     the cosines, not their values; every panel has its colour bar. Panels fill ``ncols`` columns
-    (default: all in one row). Returns a ``matplotlib.figure.Figure`` (``display`` it).
+    (default: as many as fit the book's column, at most two). Returns a ``matplotlib.figure.Figure`` (``display`` it).
     """
 
     if not panels:
         raise ValueError("similarity_heatmaps needs at least one panel")
     n = len(panels)
-    ncols = n if ncols is None else max(1, min(int(ncols), n))
+    # A heat map with its colour bar needs about 3.6 in to keep its tick labels apart: at most
+    # two fit the book's column.
+    fit = max(1, int(COLUMN_INCHES // 3.6))
+    ncols = min(n if ncols is None else max(1, int(ncols)), n, fit)
     nrows = math.ceil(n / ncols)
     fig = figure(3.6 * ncols + 0.4, 3.2 * nrows + (0.4 if title else 0.0))
     axes = fig.subplots(nrows, ncols, squeeze=False)
@@ -609,7 +620,7 @@ def similarity_heatmaps(
         ax.set_yticklabels(labels, fontsize=8)
         ax.set_title(name, fontsize=9)
     if title:
-        fig.suptitle(title)
+        _suptitle(fig, title)
     return fig
 
 
@@ -734,5 +745,5 @@ def predicted_vs_true(
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"predicted{suffix}")
     if title:
-        fig.suptitle(title)
+        _suptitle(fig, title)
     return fig

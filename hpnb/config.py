@@ -17,6 +17,10 @@ from typing import Any
 # modules take them from here.
 PLACEMENTS = ("best", "hpn", "riesz", "gaussian", "simplex", "onehot", "random", "privileged", "embedding")
 ARCHS = ("resnet20", "resnet32", "resnet56", "resnet18", "resnet34", "dpnp-resnet18", "digits-cnn")
+# Width of each backbone's pooled features, the input of the embedding head (hpnb.models).
+FEATURE_DIMS = {"resnet20": 64, "resnet32": 64, "resnet56": 64, "resnet18": 512, "resnet34": 512,
+                "dpnp-resnet18": 256, "digits-cnn": 128}
+EMBED_HEADS = ("linear", "none")  # a Linear(feature width, dim) after the pooled features, or none
 
 OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "center", "dpp", "dpnp",
               "hpn_regression", "squared_regression", "joint", "multitask")
@@ -87,6 +91,16 @@ def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def default_head(prototypes: str | None, arch: str, dim: int) -> str:
+    """DPNP Fig. 2: its prototypes are the classifier's weights on the network's pooled features, and
+    a linear layer is added only to reduce the dimension (the reduced ResNet-18). So learned prototypes
+    at the backbone's own feature width get no head; everything else gets the linear head (HMPN §4,
+    HPN's reference code). With a head at the feature width, DPNP's pull (gradient lambda_pos * alpha
+    on each feature) makes SGD 0.1 unstable in the head, and the backbone's pooled features die (86%
+    zero after 7 steps on CIFAR-10 with ResNet-32): issue 10, chapter 5."""
+    return "none" if prototypes == "learned" and FEATURE_DIMS.get(arch) == dim else "linear"
+
+
 @dataclass
 class Config:
     """Everything that defines a run; shared by papermill parameters, the CLI and results.json.
@@ -98,6 +112,7 @@ class Config:
     method: str = "hpn"                # a preset of PRESETS
     arch: str = "digits-cnn"           # see hpnb.ARCHS
     dim: int = 16                      # output (prototype) dimension d
+    head: str | None = None            # "linear" | "none" (h = the pooled features); None: see resolved()
     epochs: int = 20
     batch_size: int = 128              # images per step
     seed: int = 0
@@ -134,6 +149,8 @@ class Config:
         cfg = dataclasses.replace(self, **filled)
         if cfg.lr is None:
             cfg = dataclasses.replace(cfg, lr=RECIPES.get(cfg.recipe, {}).get("lr"))
+        if cfg.head is None:
+            cfg = dataclasses.replace(cfg, head=default_head(cfg.prototypes, cfg.arch, cfg.dim))
         cfg.validate()
         return cfg
 
@@ -147,6 +164,10 @@ class Config:
             (self.arch in ARCHS, f"unknown arch {self.arch!r}; choose one of {', '.join(ARCHS)}"),
             (self.augment in AUGMENTS, f"unknown augment {self.augment!r}; choose one of {', '.join(AUGMENTS)}"),
             (self.dim >= 1, f"dim must be >= 1, got {self.dim}"),
+            (self.head in EMBED_HEADS, f"head must be 'linear' or 'none', got {self.head!r}"),
+            (self.head != "none" or self.dim == FEATURE_DIMS.get(self.arch),
+             f"head 'none' uses the pooled features as h, so dim must be {self.arch}'s feature width "
+             f"{FEATURE_DIMS.get(self.arch)}, got {self.dim}"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),
             (isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}"),
             (_finite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr!r}"),

@@ -1,4 +1,5 @@
-"""Image backbones of the four papers, each followed by a linear embedding layer.
+"""Image backbones of the four papers, each followed by a linear embedding layer (or, for DPNP's
+standard network, none).
 
 :func:`build` returns an :class:`Embedder`: ``backbone`` maps images (B, C, H, W) to features
 (B, feature_dim) after global average pooling, ``head`` is a ``Linear(feature_dim, dim)`` that maps
@@ -7,7 +8,10 @@ them to raw embeddings (B, dim). Embeddings are not normalised here; the losses 
 HMPN §4 (Lukashov 2026) adds "a linear layer to each base model to allow for negative embedding
 values", which a ReLU-then-pool feature cannot take; HPN's reference maps ResNet-32's 64 features to
 d the same way (Mettes et al. 2019), and DPNP's reduced ResNet-18 bottlenecks 256 features to d with
-one linear layer (Zarei-Sabzevar & Harati, Fig. 2).
+one linear layer (Zarei-Sabzevar & Harati, Fig. 2). DPNP's standard ResNet-18 has no such layer: its
+prototypes are the classifier's weights on the 512 pooled features, so ``head="none"`` keeps the
+pooled features as the embedding (:func:`hpnb.config.default_head` chooses it for learned prototypes
+at the feature width).
 
 Architectures (:data:`ARCHS`):
 
@@ -32,7 +36,7 @@ from torchvision.models.resnet import BasicBlock
 
 __all__ = ["ARCHS", "STEMS", "MIN_IMAGE_SIZE", "Embedder", "build", "num_parameters"]
 
-from hpnb.config import ARCHS  # noqa: E402 -- the names live where the CLI reads them
+from hpnb.config import ARCHS, EMBED_HEADS, FEATURE_DIMS  # noqa: E402 -- the names live where the CLI reads them
 
 # Stems of the torchvision-based ResNets: "cifar" is a 3x3 stride-1 conv without max-pool (total
 # stride 8), "imagenet" is torchvision's own 7x7 stride-2 conv plus 3x3 stride-2 max-pool (total
@@ -49,25 +53,17 @@ _IMAGENET_STEM_FROM = 64
 
 _CIFAR_DEPTHS = {"resnet20": 20, "resnet32": 32, "resnet56": 56}
 _TORCHVISION = ("resnet18", "resnet34", "dpnp-resnet18")
-_FEATURE_DIMS = {
-    "resnet20": 64,
-    "resnet32": 64,
-    "resnet56": 64,
-    "resnet18": 512,
-    "resnet34": 512,
-    "dpnp-resnet18": 256,
-    "digits-cnn": 128,
-}
 
 
 class Embedder(nn.Module):
-    """A backbone producing (B, feature_dim) features followed by a linear head to (B, dim)."""
+    """A backbone producing (B, feature_dim) features followed by a linear head to (B, dim), or by
+    none (``head="none"``, dim == feature_dim: the pooled features are the embeddings)."""
 
-    def __init__(self, backbone: nn.Module, feature_dim: int, dim: int) -> None:
+    def __init__(self, backbone: nn.Module, feature_dim: int, dim: int, head: str = "linear") -> None:
         super().__init__()
         self.backbone = backbone
         self.feature_dim = feature_dim
-        self.head = nn.Linear(feature_dim, dim)
+        self.head = nn.Linear(feature_dim, dim) if head == "linear" else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Raw embeddings (B, dim) of images x (B, C, H, W)."""
@@ -202,9 +198,10 @@ def _kaiming_init(module: nn.Module, mode: str) -> None:
 
 
 def build(
-    arch: str, dim: int, *, in_channels: int = 3, image_size: int = 32, stem: str | None = None
+    arch: str, dim: int, *, in_channels: int = 3, image_size: int = 32, stem: str | None = None,
+    head: str = "linear",
 ) -> Embedder:
-    """Build backbone ``arch`` with a ``Linear(feature_dim, dim)`` embedding head.
+    """Build backbone ``arch`` with a ``Linear(feature_dim, dim)`` embedding head (or none).
 
     The returned :class:`Embedder` maps float images (B, in_channels, H, W) to raw embeddings
     (B, dim) and exposes ``.backbone``, ``.head`` and ``.feature_dim``. Every backbone ends in
@@ -232,11 +229,15 @@ def build(
             least 32 with the ImageNet stem.
         stem: ``"cifar"`` or ``"imagenet"`` to override the default; only for the torchvision
             ResNets.
+        head: ``"linear"`` (default) or ``"none"``: the pooled features are the embeddings, as in
+            DPNP's standard ResNet-18 whose classifier sits on them; then ``dim`` must be the
+            backbone's feature width.
 
     Raises:
         TypeError: ``image_size`` is not an int (e.g. a (height, width) pair).
-        ValueError: unknown ``arch`` or ``stem``, ``stem`` given for an architecture without a
-            choice of stem, ``dim`` or ``in_channels`` below 1, or ``image_size`` too small.
+        ValueError: unknown ``arch``, ``stem`` or ``head``, ``stem`` given for an architecture without
+            a choice of stem, ``dim`` or ``in_channels`` below 1, ``image_size`` too small, or
+            ``head="none"`` with ``dim`` other than the feature width.
     """
     if arch not in ARCHS:
         raise ValueError(f"unknown arch {arch!r}; known: {', '.join(ARCHS)}")
@@ -252,6 +253,10 @@ def build(
             f"image_size {image_size} is too small for {arch!r}: at least {MIN_IMAGE_SIZE} px is needed "
             "so that the feature map keeps more than one pixel"
         )
+    if head not in EMBED_HEADS:
+        raise ValueError(f"unknown head {head!r}; known: {', '.join(EMBED_HEADS)}")
+    if head == "none" and dim != FEATURE_DIMS[arch]:
+        raise ValueError(f"head 'none' keeps {arch}'s {FEATURE_DIMS[arch]} pooled features as the embedding; got dim {dim}")
     if stem is not None and arch not in _TORCHVISION:
         raise ValueError(f"stem applies only to {', '.join(_TORCHVISION)}, not {arch!r}")
     if stem is not None and stem not in STEMS:
@@ -269,7 +274,7 @@ def build(
                 f"the image by 32, so at least {_MIN_IMAGENET_STEM_SIZE} px is needed; use stem='cifar'"
             )
         backbone = _torchvision_resnet(arch, in_channels, stem)
-    return Embedder(backbone, _FEATURE_DIMS[arch], dim)
+    return Embedder(backbone, FEATURE_DIMS[arch], dim, head)
 
 
 def num_parameters(model: nn.Module) -> int:

@@ -60,7 +60,7 @@ class Net(nn.Module):
 
     def __init__(self, cfg: Config, num_classes: int, in_channels: int, image_size: int):
         super().__init__()
-        self.embed = models.build(cfg.arch, cfg.dim, in_channels=in_channels, image_size=image_size)
+        self.embed = models.build(cfg.arch, cfg.dim, in_channels=in_channels, image_size=image_size, head=cfg.head)
         if cfg.prototypes == "linear" and cfg.objective != "squared_regression":
             self.classifier = nn.Linear(cfg.dim, num_classes)
         if cfg.objective in ("squared_regression", "multitask"):

@@ -791,8 +791,7 @@ def _dpnp_row(method: str, dataset: str, standard: bool, paper: dict[str, float]
                        "removed, 160 epochs, 10 warm-up epochs of the new layers): hpnb.models has no pretrained "
                        "weights (weights=None)")
     if standard:
-        notes.append("hpnb's resnet18 adds a Linear(512, 512) head before the classifier, which DPNP's standard "
-                     "ResNet-18 does not have")
+        config["head"] = "none"  # DPNP Fig. 2: the classifier sits on the 512 pooled features
     elif method in ("DPP (Ours)", "DPNP (Ours)"):
         # DPNP §V-B re-tunes the lambdas for the reduced network (hpnb.losses.DPNP_LAMBDAS).
         lam = DPNP_LAMBDAS["reduced_cifar10" if dataset == "cifar10" else "reduced_other"]
@@ -895,7 +894,9 @@ def _cross_cifar10() -> Table:
              "augmentation of HPN, DL2PA and DPNP, for every method (HMPN's RandAugment would favour no one but "
              "cost the most on a CPU); mixing stays part of hmpn/hmpn-ce. Each preset keeps its own prototypes "
              "and its paper's optimiser recipe, which was tuned for its loss's scale (a summed cosine loss with "
-             "SGD 0.01, mean CE with SGD 0.1, Adam for HMPN): the comparison is of methods as published.")
+             "SGD 0.01, mean CE with SGD 0.1, Adam for HMPN): the comparison is of methods as published. DPP and "
+             "DPNP put their prototypes on the 64 pooled features, as DPNP's standard network does (no linear "
+             "head; hpnb.config.default_head); the other presets keep the linear head of HPN and HMPN.")
 
 
 _TABLE_LIST: tuple[Table, ...] = (

@@ -261,12 +261,23 @@ def test_unknown_arch_names_the_known_ones() -> None:
         ({"arch": "resnet18", "dim": 8, "image_size": 16, "stem": "imagenet"}, "imagenet stem"),
         ({"arch": "resnet18", "dim": 8, "stem": "vgg"}, "unknown stem"),
         ({"arch": "resnet32", "dim": 8, "stem": "cifar"}, "stem applies only"),
+        ({"arch": "resnet32", "dim": 8, "head": "mlp"}, "unknown head"),
+        ({"arch": "resnet32", "dim": 8, "head": "none"}, "64 pooled features"),
     ],
 )
 def test_bad_arguments_raise(kwargs: dict, message: str) -> None:
     arch, dim = kwargs.pop("arch"), kwargs.pop("dim")
     with pytest.raises(ValueError, match=message):
         M.build(arch, dim, **kwargs)
+
+
+def test_no_head_keeps_the_pooled_features_as_the_embedding() -> None:
+    # DPNP's standard ResNet-18: the classifier (its prototypes) sits on the pooled features.
+    torch.manual_seed(0)
+    net = M.build("resnet20", 64, head="none")
+    x = torch.randn(2, 3, 32, 32)
+    assert isinstance(net.head, nn.Identity)
+    assert torch.equal(net(x), net.backbone(x)) and bool((net(x) >= 0).all())  # ReLU-then-pool: non-negative
 
 
 def test_image_size_must_be_an_int() -> None:

@@ -195,6 +195,7 @@ def test_combinations_beyond_the_presets(digits):
         ({"prototypes": "simplex", "dim": 3}, "cannot place 10 prototypes in dim 3"),
         ({"augment": "sparkle"}, "unknown augment"),
         ({"compile": "yes"}, "compile must be true or false"),
+        ({"head": "none"}, "head 'none' uses the pooled features as h, so dim must be digits-cnn's feature width 128"),
     ],
 )
 def test_bad_configs_raise_clear_errors(kw, match, digits):
@@ -323,6 +324,46 @@ def test_learned_prototypes_have_their_own_plain_sgd_group():
     assert protos[0]["lr"] == opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[0]["momentum"] == 0.9
     shared = train._optimizer(dataclasses.replace(cfg, proto_group="shared"), net, train.RECIPES[cfg.recipe])
     assert len(shared.param_groups) == 1
+
+
+def test_learned_prototypes_at_the_feature_width_sit_on_the_pooled_features():
+    # Issue 10.1b, DPNP Fig. 2: no linear layer unless the dimension is reduced.
+    from hpnb import experiments
+
+    assert isinstance(train.Net(train.Config(method="dpnp", arch="resnet32", dim=64).resolved(), 10, 3, 32).embed.head,
+                      torch.nn.Identity)
+    for kw in ({"method": "dpnp", "arch": "digits-cnn", "dim": 3}, {"method": "ce", "arch": "resnet32", "dim": 64},
+               {"method": "hpn", "arch": "resnet32", "dim": 64}):
+        assert train.Config(**kw).resolved().head == "linear", kw
+    for key, head in (("dpnp-table1", "none"), ("dpnp-table2", "linear")):
+        assert {experiments.row_config(r, "paper").resolved().head for r in experiments.TABLES[key].rows} == {head}
+    cross = {r.label: experiments.row_config(r, "cpu").resolved().head for r in experiments.TABLES["cross-cifar10"].rows}
+    assert cross["dpp"] == cross["dpnp"] == "none" and cross["ce"] == "linear"
+
+
+def test_a_linear_head_under_the_pull_kills_the_pooled_features():
+    # The mechanism of issue 10.1b: DPNP's pull (gradient lambda_pos * alpha = 4 on each feature) at SGD 0.1
+    # with momentum makes a Linear head at the feature width unstable, and its gradients drive the
+    # backbone's last ReLUs to zero (on CIFAR-10, ResNet-32: 86% zero after 7 steps). Without the head
+    # the pull acts on the pooled features through BatchNorm, which is scale-invariant.
+    def dead(head: str, seed: int) -> float:
+        cfg = train.Config(method="dpnp", arch="resnet32", dim=64, head=head, seed=seed).resolved()
+        torch.manual_seed(seed)
+        net = train.Net(cfg, 10, 3, 32)
+        opt = train._optimizer(cfg, net, train.RECIPES[cfg.recipe])
+        y = torch.arange(64) % 10
+        gen = torch.Generator().manual_seed(seed)
+        x = torch.randn(64, 3, 32, 32, generator=gen) + 0.5 * torch.nn.functional.one_hot(y, 10).float()[:, :3, None, None]
+        for _ in range(8):
+            opt.zero_grad()
+            train._objective(cfg, net, net(x), None, y).backward()
+            opt.step()
+        with torch.no_grad():
+            return float((net.embed.backbone(x) == 0).float().mean())
+
+    seeds = (0, 1, 2)
+    with_head, without = (sum(dead(h, s) for s in seeds) / len(seeds) for h in ("linear", "none"))
+    assert with_head > 2 * without and without < 0.2, (with_head, without)
 
 
 def test_prototypes_keep_their_separation_under_their_own_group():

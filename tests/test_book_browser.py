@@ -1,7 +1,7 @@
 """Build chapter 1 as the book command does, open it in headless Chromium, and check that the 3D
 figure is drawn, equations are typeset, and the page asks nothing of the network; render every page
 of the book (unexecuted: equations live in the prose) and check that each displayed equation fits
-its column."""
+its column, draws the theme's icons, and weighs under 3 MB."""
 
 from __future__ import annotations
 
@@ -129,7 +129,9 @@ window.addEventListener('load', () => {
       id: c.closest('div.math').id, needs: c.scrollWidth, has: c.clientWidth}));
     const pre = document.createElement('pre');
     pre.id = 'equation-widths';
-    pre.textContent = JSON.stringify({rows: rows, errors: document.querySelectorAll('mjx-merror').length});
+    pre.textContent = JSON.stringify({rows: rows, errors: document.querySelectorAll('mjx-merror').length,
+      icons: document.querySelectorAll('svg.svg-inline--fa').length,
+      unswapped: document.querySelectorAll('i[class*="fa-"]').length});
     document.body.appendChild(pre);
   };
   (window.MathJax && MathJax.startup ? MathJax.startup.promise : Promise.resolve()).then(report);
@@ -150,6 +152,19 @@ def unexecuted(tmp_path_factory):
     return out, out / "_build" / "html"
 
 
+def test_every_page_is_light_without_a_3d_figure(unexecuted):
+    # Unexecuted pages draw no plotly figure, so none loads plotly.js, and each must stay under 3 MB
+    # (the theme's 1.5 MB icon bundle is replaced by the icons the book names: hpnb.sphinx_theme).
+    _, root = unexecuted
+    pages = [p for p in root.rglob("*.html") if "_static" not in p.relative_to(root).parts]
+    assert len(pages) >= 10
+    weights = {p.relative_to(root).as_posix(): _page_weight(root, p) for p in pages}
+    assert not any(plotly for _, plotly in weights.values())
+    heavy = {name: w for name, (w, _) in weights.items() if w >= 3_000_000}
+    print("page weights (bytes):", json.dumps({k: w for k, (w, _) in sorted(weights.items())}))
+    assert heavy == {}, heavy
+
+
 def test_every_displayed_equation_fits_its_column(unexecuted):
     import html as html_lib
     import re
@@ -166,6 +181,7 @@ def test_every_displayed_equation_fits_its_column(unexecuted):
         assert found, f"{page.name}: the measuring script did not report (MathJax did not finish?)"
         report = json.loads(html_lib.unescape(found.group(1)))
         assert report["errors"] == 0, f"{page.name}: MathJax could not typeset {report['errors']} expression(s)"
+        assert report["icons"] >= 5 and report["unswapped"] == 0, f"{page.name}: theme icons not drawn {report}"
         rows = report["rows"]
         measured += len(rows)
         too_wide += [(page.name, r["id"], r["needs"], r["has"]) for r in rows if r["needs"] > r["has"] + 1]

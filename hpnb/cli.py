@@ -90,8 +90,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
     for f in dataclasses.fields(config.Config):
         kind = str(f.type)
         convert = _bool if "bool" in kind else int if "int" in kind else float if "float" in kind else str
+        means = config.NONE_MEANS.get(f.name, "from the method's preset")
         parser.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=convert, default=argparse.SUPPRESS,
-                            help=f"default: {f.default!r}" + (" (from the method's preset)" if f.default is None else ""))
+                            help=f"default: {f.default!r}" + (f" ({means})" if f.default is None else ""))
 
 
 def build_parser() -> argparse.ArgumentParser:

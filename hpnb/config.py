@@ -91,6 +91,14 @@ def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+# What a field left at None means, for the CLI's help; the other None fields come from the preset.
+NONE_MEANS = {
+    "lr": "the recipe's", "train_limit": "every training image", "test_limit": "every test image",
+    "long_tail": "the balanced set", "image_size": "the dataset's own", "task_weight": "unused; joint and multitask need it",
+    "head": "linear; none for learned prototypes at the backbone's feature width",
+}
+
+
 def default_head(prototypes: str | None, arch: str, dim: int) -> str:
     """DPNP Fig. 2: its prototypes are the classifier's weights on the network's pooled features, and
     a linear layer is added only to reduce the dimension (the reduced ResNet-18). So learned prototypes

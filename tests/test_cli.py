@@ -51,3 +51,10 @@ def test_bad_arguments_give_one_line_and_no_traceback(args, needle):
     assert res.stdout == ""
     assert needle in res.stderr
     assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_help_says_what_each_unset_field_means():
+    text = " ".join(run("train", "--help").stdout.split())
+    assert "--head HEAD default: None (linear; none for learned prototypes at the backbone's feature width)" in text
+    assert "--train-limit TRAIN_LIMIT default: None (every training image)" in text
+    assert "--prototypes PROTOTYPES default: None (from the method's preset)" in text

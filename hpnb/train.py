@@ -348,20 +348,29 @@ def _distributed(device_name: str) -> Iterator[tuple[Ranks, torch.device]]:
             dist.destroy_process_group()
 
 
+def _git(root: Path, *args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _git_dirty(root: Path) -> bool:
+    """Whether tracked files outside ``data/`` differ from HEAD.
+
+    ``data/`` is left out because the results a reproduce run writes there would otherwise mark
+    every later run of the same sweep as made from uncommitted code.
+    """
+    return bool(_git(root, "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)data"))
+
+
 def _provenance(device: torch.device) -> dict[str, Any]:
     root = Path(__file__).resolve().parent.parent
-
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
     import torchvision
 
     return {
-        "git_revision": git("rev-parse", "HEAD") or "unknown",
-        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "git_revision": _git(root, "rev-parse", "HEAD") or "unknown",
+        "git_dirty": _git_dirty(root),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torchvision": torchvision.__version__,

@@ -386,3 +386,21 @@ def test_prototypes_keep_their_separation_under_their_own_group():
         return float(torch.rad2deg(torch.acos(cos.max().clamp(-1, 1))))
 
     assert min_angle("plain") > 4 * min_angle("shared")
+
+
+def test_results_written_under_data_do_not_mark_the_code_dirty(tmp_path):
+    def git(*args):
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "data" / "results").mkdir(parents=True)
+    (tmp_path / "data" / "results" / "run.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "init")
+    assert not train._git_dirty(tmp_path)
+    (tmp_path / "data" / "results" / "run.json").write_text('{"acc": 0.5}')
+    assert not train._git_dirty(tmp_path)
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert train._git_dirty(tmp_path)

@@ -1,8 +1,9 @@
 """(c) Prototype solver time and max cosine per method, on chapter 1's cases.
 
 The cases and methods are read from the parameter cell of ``book/01_prototype_geometry.ipynb``
-(``table_cases`` with ``table_methods``, and ``large_cases`` with ``best`` and ``random`` only, as
-the chapter does), so the benchmark follows the chapter. Each (c, d, method) is placed with
+(``table_cases`` with ``table_methods``, ``large_cases`` with ``best`` and ``random`` only, and
+``known_cases``, every isolated code of :data:`hpnb.spherical_codes.KNOWN_CODES`, with ``best`` only,
+as the chapter does), so the benchmark follows the chapter. Each (c, d, method) is placed with
 :func:`hpnb.prototypes.place` with the cache disabled (``cache_dir=None``) and default step counts
 (:data:`hpnb.prototypes.DEFAULT_STEPS`); the time is the wall time of that call (median over
 ``--repeats``), the max cosine that of :func:`hpnb.prototypes.separation`, next to
@@ -29,12 +30,15 @@ FALLBACK = {
     "table_methods": ["best", "hpn", "riesz", "gaussian", "simplex", "onehot", "random"],
     "table_cases": [[4, 3], [6, 3], [12, 3], [24, 3], [10, 2], [100, 10], [100, 50], [100, 100]],
     "large_cases": [[1000, 512]],
+    "known_cases": [[7, 3], [8, 3], [9, 3], [10, 3], [11, 3], [12, 3], [13, 3], [14, 3], [24, 3], [24, 4],
+                    [120, 4], [16, 5], [40, 5], [27, 6], [72, 6], [56, 7], [126, 7], [240, 8]],
 }
 LARGE_METHODS = ["best", "random"]  # the chapter runs only these on its large cases
+KNOWN_METHODS = ["best"]  # and only this one on the known codes
 
 
 def chapter_parameters(path=NOTEBOOK) -> dict:
-    """``table_methods``, ``table_cases`` and ``large_cases`` from the notebook's first code cell."""
+    """``table_methods``, ``table_cases``, ``large_cases`` and ``known_cases`` from the notebook's first code cell."""
     try:
         nb = json.loads(path.read_text())
         cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
@@ -89,6 +93,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.cases is None:
         plan = [(tuple(case), args.methods or chapter["table_methods"]) for case in chapter["table_cases"]]
         plan += [(tuple(case), args.methods or LARGE_METHODS) for case in chapter["large_cases"]]
+        plan += [(tuple(case), args.methods or KNOWN_METHODS) for case in chapter["known_cases"]]
     else:
         plan = [(case, args.methods or chapter["table_methods"]) for case in args.cases]
     unknown = sorted({m for _, methods in plan for m in methods} - set(pr.METHODS))

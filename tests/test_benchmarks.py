@@ -82,6 +82,10 @@ def test_solvers_follow_chapter_1s_cases():
     params = module.chapter_parameters()
     assert params["source"].endswith("01_prototype_geometry.ipynb")  # read from the notebook, not the fallback
     assert [100, 100] in params["table_cases"] and "riesz" in params["table_methods"] and params["large_cases"]
+    from hpnb.spherical_codes import KNOWN_CODES
+
+    assert sorted(map(tuple, params["known_cases"])) == sorted(KNOWN_CODES)
+    assert sorted(map(tuple, module.FALLBACK["known_cases"])) == sorted(KNOWN_CODES)
 
 
 def test_gpu_check_runs_in_its_cpu_mode(tmp_path):

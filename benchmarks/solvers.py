@@ -57,11 +57,12 @@ def chapter_parameters(path=NOTEBOOK) -> dict:
 
 
 def iterative(method: str, c: int, d: int) -> bool:
-    """Whether ``place`` runs a solver (``best`` is closed form for c <= 2d and for d <= 2)."""
+    """Whether ``place`` runs a solver (``best`` is closed form for c <= 2d, for d <= 2 and for the
+    constructed codes of :mod:`hpnb.spherical_codes`)."""
     from hpnb import prototypes as pr
 
     if method == "best":
-        return c > 2 * d and d > 2
+        return c > 2 * d and d > 2 and pr.construct(c, d) is None
     return method in pr.ITERATIVE
 
 

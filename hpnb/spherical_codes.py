@@ -144,19 +144,19 @@ _TAMMES_SOURCE = {7: "schutte1951", 8: "schutte1951", 9: "schutte1951", 10: "dan
                   11: "danzer1986", 13: "musin2012", 14: "musin2015", 24: "robinson1961"}
 
 KNOWN_CODES: dict[tuple[int, int], KnownCode] = {
-    **{(c, 3): KnownCode(math.cos(math.radians(TAMMES_DEG[c])), True, f"Tammes problem, {c} points", source)
+    **{(c, 3): KnownCode(math.cos(math.radians(TAMMES_DEG[c])), True, "Tammes problem", source)
        for c, source in _TAMMES_SOURCE.items()},
     (12, 3): KnownCode(1 / math.sqrt(5), True, "icosahedron", "cohn2007", icosahedron),
     (24, 4): KnownCode(0.5, False, "24-cell (D4 roots)", "cohn2022table", lambda: d_roots(4)),
     (120, 4): KnownCode(PHI / 2, True, "600-cell", "cohn2007", cell600),
-    (16, 5): KnownCode(0.2, True, "5-demicube (sharp)", "cohn2007", lambda: demicube(5)),
-    (40, 5): KnownCode(0.5, False, "D5 roots (kissing arrangement)", "conway1999", lambda: d_roots(5)),
-    (27, 6): KnownCode(0.25, True, "Schläfli configuration (sharp)", "cohn2007",
+    (16, 5): KnownCode(0.2, True, "5-demicube", "cohn2007", lambda: demicube(5)),
+    (40, 5): KnownCode(0.5, False, "D5 roots", "conway1999", lambda: d_roots(5)),
+    (27, 6): KnownCode(0.25, True, "Schläfli configuration", "cohn2007",
                        lambda: e8_section([(_A, 1.0), (_B, 0.0)])),
-    (72, 6): KnownCode(0.5, False, "E6 roots (kissing arrangement)", "conway1999",
+    (72, 6): KnownCode(0.5, False, "E6 roots", "conway1999",
                        lambda: e8_section([(_A, 0.0), (_B, 0.0)])),
-    (56, 7): KnownCode(1 / 3, True, "E7 minimal dual vectors (sharp)", "cohn2007", lambda: e8_section([(_A, 1.0)])),
-    (126, 7): KnownCode(0.5, False, "E7 roots (kissing arrangement)", "conway1999", lambda: e8_section([(_A, 0.0)])),
+    (56, 7): KnownCode(1 / 3, True, "E7 minimal dual vectors", "cohn2007", lambda: e8_section([(_A, 1.0)])),
+    (126, 7): KnownCode(0.5, False, "E7 roots", "conway1999", lambda: e8_section([(_A, 0.0)])),
     (240, 8): KnownCode(0.5, True, "E8 roots", "cohn2007", e8_roots),
 }
 

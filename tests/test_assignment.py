@@ -4,15 +4,25 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from hpnb import assignment
 from hpnb.assignment import DynamicAssignment
 from hpnb.prototypes import place
+
+
+@pytest.fixture(params=["scipy", "lapjv"])
+def solver(request, monkeypatch):
+    """Run a test under each exact solver; LAPJV only where it is installed (``pip install lapjv``)."""
+    if request.param == "lapjv" and assignment._lapjv is None:
+        pytest.skip("lapjv is not installed; the scipy fallback is tested")
+    monkeypatch.setattr(assignment, "SOLVER", request.param)
+    return request.param
 
 
 def _feed_means(da: DynamicAssignment, means: torch.Tensor) -> None:
     da.update(means, torch.arange(len(means)))
 
 
-def test_hungarian_recovers_permutation():
+def test_hungarian_recovers_permutation(solver):
     C = 8
     W = place(C, 5, "random", seed=0)
     perm = torch.tensor([3, 0, 1, 2, 7, 5, 6, 4])  # classes 5 and 6 keep their prototype
@@ -26,7 +36,7 @@ def test_hungarian_recovers_permutation():
     assert da.solve(W) == 0.0  # same means: nothing moves the second time
 
 
-def test_rectangular_assignment():
+def test_rectangular_assignment(solver):
     C, K = 4, 10
     W = place(K, 6, "random", seed=1)
     chosen = torch.tensor([9, 1, 7, 0])
@@ -95,7 +105,7 @@ def test_step_solves_every_tau():
     assert torch.equal(manual.perm, torch.arange(C))
 
 
-def test_unseen_classes_keep_their_prototype():
+def test_unseen_classes_keep_their_prototype(solver):
     C = 4
     W = place(C, 3, "simplex")
     da = DynamicAssignment(C, C)
@@ -155,3 +165,22 @@ def test_a_barely_mixed_class_barely_moves_its_mean():
     assert abs(moved(pure) - 0.1 * 2 ** 0.5) < 1e-6                 # 1 - momentum of the way
     assert abs(moved(mixed) / moved(pure) - 0.001) < 1e-6
     assert abs(float((mixed.means[0] - start[0]).norm()) - 0.1 * 0.999 * 2 ** 0.5) < 1e-6
+
+
+@pytest.mark.parametrize("rows,cols", [(50, 50), (30, 70), (1, 5)])
+def test_both_solvers_reach_the_same_optimal_cost(rows, cols, solver):
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    cost = np.random.default_rng(rows + cols).standard_normal((rows, cols))
+    picked = assignment.assign(cost)
+    assert len(set(picked.tolist())) == rows and picked.max() < cols
+    r, c = linear_sum_assignment(cost)
+    assert cost[np.arange(rows), picked].sum() == pytest.approx(cost[r, c].sum(), abs=1e-9)
+
+
+def test_an_unknown_solver_is_refused():
+    import numpy as np
+
+    with pytest.raises(ValueError, match="solver must be"):
+        assignment.assign(np.zeros((2, 2)), solver="hungarian9000")

@@ -58,3 +58,21 @@ def test_help_says_what_each_unset_field_means():
     assert "--head HEAD default: None (linear; none for learned prototypes at the backbone's feature width)" in text
     assert "--train-limit TRAIN_LIMIT default: None (every training image)" in text
     assert "--prototypes PROTOTYPES default: None (from the method's preset)" in text
+
+
+@pytest.mark.parametrize("args", [
+    ["--help"], ["train", "--help"], ["reproduce", "--help"], ["prototypes", "--help"],
+    ["train", "--epochs", "x"], ["prototypes", "--classes", "10"], ["reproduce"], ["nope"],
+])
+def test_help_and_argument_errors_answer_before_torch_is_imported(args):
+    """``import torch`` alone takes seconds on a cold machine; help and bad arguments must not wait for it."""
+    probe = ("import runpy, sys\n"
+             "sys.argv = ['hpnb', *sys.argv[1:]]\n"
+             "try:\n    runpy.run_module('hpnb', run_name='__main__')\n"
+             "except SystemExit as e:\n    code = e.code\n"
+             "sys.stdout = sys.__stdout__\n"
+             "print('TORCH-IMPORTED' if 'torch' in sys.modules else 'TORCH-ABSENT', code)\n")
+    res = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60)
+    last = res.stdout.strip().splitlines()[-1]
+    assert last.startswith("TORCH-ABSENT"), (last, res.stderr[-500:])
+    assert last.split()[1] in ("0", "2"), last  # help exits 0, argparse errors 2

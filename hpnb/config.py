@@ -147,6 +147,7 @@ class Config:
     warmup_epochs: int = 0             # linear learning-rate warm-up over the first epochs (DL2PA's code: 5 for long-tail; not in its paper)
     device: str = "auto"               # "auto" (CUDA if available), "cpu", "cuda", "cuda:1", ...
     compile: bool = False              # torch.compile the embedding net (checkpoints stay loadable without)
+    precision: str = "auto"            # "auto" | "fp32" | "bf16" (autocast + channels-last); auto: see hpnb.precision
 
     def resolved(self) -> "Config":
         """A copy with every ``None`` switch filled from the preset, validated."""
@@ -178,6 +179,7 @@ class Config:
              f"{FEATURE_DIMS.get(self.arch)}, got {self.dim}"),
             (self.epochs >= 1 and self.batch_size >= 1, "epochs and batch_size must be >= 1"),
             (isinstance(self.compile, bool), f"compile must be true or false, got {self.compile!r}"),
+            (self.precision in ("auto", "fp32", "bf16"), f"precision must be auto, fp32 or bf16, got {self.precision!r}"),
             (_finite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr!r}"),
             (_finite(self.alpha) and self.alpha > 0, f"alpha (the DPNP radius) must be a finite number > 0, got {self.alpha!r}"),
             (all(_finite(v) and v >= 0 for v in (self.center_weight, self.lambda_pos, self.lambda_neg_sample,

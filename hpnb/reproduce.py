@@ -147,8 +147,12 @@ def not_runnable(row: experiments.Row) -> str:
     return getattr(row, "not_runnable", "") or ""
 
 
+_EXECUTION = ("device", "precision")
+
+
 def config_differences(written: dict[str, Any], cfg: Config) -> list[str]:
-    """Config fields in which a results.json's config differs from ``cfg`` (resolved); device aside.
+    """Config fields in which a results.json's config differs from ``cfg`` (resolved); device and
+    precision aside (how a run executes, not what it runs; results record both in provenance).
 
     A field that Config gained after the run was written counts as its default (which keeps the old
     behaviour), so adding a field does not make every finished run stale.
@@ -156,7 +160,7 @@ def config_differences(written: dict[str, Any], cfg: Config) -> list[str]:
     want = dataclasses.asdict(cfg.resolved())
     defaults = {f.name: f.default for f in dataclasses.fields(Config)}
     had = {**{k: defaults[k] for k in want if k not in written and k in defaults}, **written}
-    return sorted(k for k in set(want) | set(had) if k != "device" and had.get(k) != want.get(k))
+    return sorted(k for k in set(want) | set(had) if k not in _EXECUTION and had.get(k) != want.get(k))
 
 
 def plan(table_key: str, profile: str = "quick", seeds: int | None = None, *, datasets: dict[str, str] | None = None,

@@ -19,8 +19,9 @@ optimiser and schedule is a ``recipe``. A run writes ``checkpoint.pt`` every epo
 killed run to the same result.
 
 The data stay on the training device as uint8 and batches are drawn by index, with every augmentation
-applied per batch on that device (:mod:`hpnb.augment`, :mod:`hpnb.mixing`); on CUDA the step runs in
-bf16 autocast with channels_last, and ``compile=True`` compiles the embedding net. Under ``torchrun``
+applied per batch on that device (:mod:`hpnb.augment`, :mod:`hpnb.mixing`); ``precision`` decides
+bf16 autocast with channels_last (on CUDA, and on CPUs with native bfloat16, by default:
+:mod:`hpnb.precision`), and ``compile=True`` compiles the embedding net. Under ``torchrun``
 (``WORLD_SIZE`` > 1) each rank trains on its contiguous slice of the same global batch, with the loss
 scaled, BatchNorm and the class means synchronised so that the run follows the one-process run of
 that global batch.
@@ -49,6 +50,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from hpnb import augment as haugment
 from hpnb import data as hdata
+from hpnb import precision
 from hpnb import losses, metrics, mixing, models, prototypes
 from hpnb.assignment import DynamicAssignment
 from hpnb.config import (AUGMENTS, HEADS, HISTORY_UNITS, OBJECTIVES, PRESETS, RECIPES, REGRESSION_OBJECTIVES,  # noqa: F401
@@ -480,11 +482,14 @@ def _embed_all(cfg: Config, net: Net, x: torch.Tensor, mean, std, batch_size: in
     """Embeddings of all of ``x`` in eval mode; under DDP each rank embeds its slice, all get the whole."""
     net.eval()
     device = next(net.parameters()).device
+    prec = precision.choose(cfg.precision, device)
     lo, hi = ranks.share(len(x))
     zs = [torch.empty(0, cfg.dim, device=device)]  # a rank with an empty slice still joins the gather
     for start in range(lo, hi, batch_size):
         xb = hdata.normalize(x[start:min(start + batch_size, hi)].to(device), mean, std)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        if prec.channels_last:
+            xb = xb.contiguous(memory_format=torch.channels_last)
+        with prec.autocast(device):
             zs.append(net(xb).float())
     return ranks.gather(torch.cat(zs), len(x))
 
@@ -542,12 +547,9 @@ class Run:
 
     @torch.no_grad()
     def embed(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-        """Raw embeddings (N, d) of uint8 images ``x``, on the CPU."""
-        self.net.eval()
-        device = next(self.net.parameters()).device
-        out = [self.net(hdata.normalize(x[i:i + batch_size].to(device), self.data.mean, self.data.std)).float().cpu()
-               for i in range(0, len(x), batch_size)]
-        return torch.cat(out)
+        """Raw embeddings (N, d) of uint8 images ``x``, on the CPU, at the precision the run used."""
+        cfg = Config(**self.results["config"])
+        return _embed_all(cfg, self.net, x, self.data.mean, self.data.std, batch_size, Ranks()).cpu()
 
 
 def train(cfg: Config, out: str | Path | None = None, *, resume: bool = False, overwrite: bool = False,
@@ -604,7 +606,9 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
     if ranks.world > 1:
         _global_batchnorm(net)  # statistics of the global batch, as one process would compute them
     net = net.to(device)
-    if device.type == "cuda":
+    prec = precision.choose(cfg.precision, device)
+    provenance["precision"] = prec.record()
+    if prec.channels_last:
         net = net.to(memory_format=torch.channels_last)
     P = _shared_prototypes(cfg, data.class_words or data.classes, device, ranks)
     dynamic = DynamicAssignment(C, C) if cfg.assignment == "dynamic" else None
@@ -690,9 +694,9 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
                 xb, target = xb[1:], target[1:]
             # Counted over the global batch, so every rank weights a class the same.
             class_weight = losses.batch_class_weights(y_train[idx], C).to(device) if cfg.class_reweight else None
-            if device.type == "cuda":
+            if prec.channels_last:
                 xb = xb.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            with prec.autocast(device):
                 z = model(xb)
             z = z.float()
             P_eff = dynamic.prototypes_for(P) if dynamic is not None else P

@@ -29,8 +29,9 @@ same class-stratified ``--train-limit`` training images, one after the other in 
 
 A third, reference figure (``--no-model-only`` skips it) times the same training steps on images
 already normalised on the device, without augmentation, mixing or loading: the model's own cost,
-which neither pipeline can beat. On CUDA all three use bfloat16 autocast and channels-last, as
-``hpnb.train`` does. Prints the figures and ``hpnb / plain``, and writes a JSON file with the
+which neither pipeline can beat. All three run at the precision ``hpnb.train`` chooses
+(``--precision``, default ``auto``: :mod:`hpnb.precision`), and a fourth figure times hpnb's trainer
+at the other one (fp32 against bf16 in the same rounds; ``--no-other-precision`` skips it). Prints the figures and ``hpnb / plain``, and writes a JSON file with the
 settings and provenance.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pipeline.py --out data/bench/pipeline.json
@@ -179,11 +180,12 @@ def net_and_optimiser(cfg, data, device):
     import torch
 
     from hpnb import prototypes
+    from hpnb.precision import choose
     from hpnb.train import RECIPES, Net
 
     torch.manual_seed(cfg.seed)
     net = Net(cfg, data.num_classes, data.in_channels, data.image_size[0]).to(device)
-    if device.type == "cuda":
+    if choose(cfg.precision, device).channels_last:
         net = net.to(memory_format=torch.channels_last)
     P = prototypes.place(data.num_classes, cfg.dim, cfg.prototypes, seed=cfg.seed).to(device)
     recipe = RECIPES[cfg.recipe]
@@ -231,14 +233,14 @@ def run_plain(cfg, data, ds, indices, workers: int, augment: str, warmup_epochs:
     from torch.utils.data import DataLoader, RandomSampler, Subset
     from torchvision.transforms import v2
 
+    from hpnb.precision import choose
+
     ops = []
     if augment == "randaugment":
         # HMPN §4's settings, torchvision's own transform, here on PIL images.
         ops.append(v2.RandAugment(num_ops=3, magnitude=9, num_magnitude_bins=31))
     elif augment == "crop-flip":
-        fill = tuple(round(255 * m) for m in data.mean)  # hpnb pads after normalising: with the mean colour
-        ops += [v2.RandomCrop(data.image_size, padding=4, fill=fill if len(fill) > 1 else fill[0]),
-                v2.RandomHorizontalFlip()]
+        ops += [v2.RandomCrop(data.image_size, padding=4, fill=0), v2.RandomHorizontalFlip()]  # black, as hpnb
     ops += [v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(data.mean), list(data.std))]
     ds.transform = v2.Compose(ops)
     subset = Subset(ds, indices)
@@ -249,6 +251,7 @@ def run_plain(cfg, data, ds, indices, workers: int, augment: str, warmup_epochs:
                         collate_fn=MixCollate(data.num_classes, cfg.mixing), pin_memory=device.type == "cuda",
                         persistent_workers=workers > 0)
     net, P, opt, sched = net_and_optimiser(cfg, data, device)
+    prec = choose(cfg.precision, device)
     net.train()
     warm_images = n * warmup_epochs
     seen, t0, loss = 0, None, None
@@ -256,9 +259,9 @@ def run_plain(cfg, data, ds, indices, workers: int, augment: str, warmup_epochs:
     for xb, target in loader:
         xb = xb.to(device, non_blocking=True)
         target = target.to(device, non_blocking=True)
-        if device.type == "cuda":
+        if prec.channels_last:
             xb = xb.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+        with prec.autocast(device):
             z = net(xb)
         loss = objective(cfg, z.float(), P, target)
         opt.zero_grad(set_to_none=True)
@@ -294,12 +297,14 @@ def run_model_only(cfg, data, warmup_epochs: int, device) -> dict:
     import torch.nn.functional as F
 
     from hpnb import data as hdata
+    from hpnb.precision import choose
 
     net, P, opt, _ = net_and_optimiser(cfg, data, device)
+    prec = choose(cfg.precision, device)
     net.train()
     x = hdata.normalize(data.train_x.to(device), data.mean, data.std)
     y = F.one_hot(data.train_y, data.num_classes).float().to(device)  # soft labels, as after mixing
-    if device.type == "cuda":
+    if prec.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     gen = torch.Generator().manual_seed(cfg.seed)
     n, t0 = len(y), time.perf_counter()
@@ -311,7 +316,7 @@ def run_model_only(cfg, data, warmup_epochs: int, device) -> dict:
         order = torch.randperm(n, generator=gen).to(device)
         for start in range(0, n, cfg.batch_size):
             idx = order[start:start + cfg.batch_size]
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            with prec.autocast(device):
                 z = net(x[idx])
             loss = objective(cfg, z.float(), P, y[idx])
             opt.zero_grad(set_to_none=True)
@@ -333,6 +338,7 @@ INCLUDES = {
              "host-to-device copy, forward, backward, step; not the worker start-up (in the warm-up)",
     "model_only": "reference: forward, backward and step on normalised images already on the device, "
                   "no augmentation and no mixing (index gather only): the rate neither pipeline can beat",
+    "hpnb_other": "as hpnb, with the trainer at the other precision (fp32 where it chose bf16, and back)",
 }
 
 
@@ -360,6 +366,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model-only", default=True, action=argparse.BooleanOptionalAction,
                         help="also time the bare training steps without any data pipeline (a reference)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:1, ...")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"],
+                        help="the three figures' precision (auto: the trainer's own choice, hpnb.precision)")
+    parser.add_argument("--other-precision", default=True, action=argparse.BooleanOptionalAction,
+                        help="also time hpnb's trainer at the other precision (fp32 vs bf16 in the same rounds)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's, OMP_NUM_THREADS)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="write the results as JSON here")
@@ -375,13 +385,20 @@ def main(argv: list[str] | None = None) -> dict:
     data = load_data(args.dataset, args.train_limit, args.test_images, args.seed)  # decodes once, then cached
     cfg = Config(dataset=args.dataset, method=args.method, arch=args.arch, dim=args.dim,
                  epochs=args.warmup_epochs + args.epochs, batch_size=args.batch_size, seed=args.seed,
-                 augment=args.augment, mixing=args.mixing, train_limit=args.train_limit, device=str(device)).resolved()
+                 augment=args.augment, mixing=args.mixing, train_limit=args.train_limit, device=str(device),
+                 precision=args.precision).resolved()
+    from hpnb.precision import choose
+
+    chosen = choose(cfg.precision, device)
+    other = dataclasses.replace(cfg, precision="fp32" if chosen.bf16 else "bf16")
     print(f"{len(data.train_y)} {data.name} training images {data.in_channels}x{data.image_size[0]}x{data.image_size[1]}, "
           f"{cfg.arch} d={cfg.dim}, {cfg.method} ({cfg.objective}, {cfg.recipe} recipe), batch {cfg.batch_size}, "
           f"augment {cfg.augment}, mixing {cfg.mixing}; {args.warmup_epochs} warm-up + {args.epochs} measured epochs; "
-          f"device {device} ({prov['device_name']}), {prov['threads']} thread(s), plain workers {args.workers}", flush=True)
+          f"device {device} ({prov['device_name']}), {prov['threads']} thread(s), plain workers {args.workers}; "
+          f"precision {chosen.name} ({chosen.reason})", flush=True)
 
-    label = {"hpnb": "hpnb pipeline ", "plain": "plain pipeline", "model_only": "model only    "}
+    label = {"hpnb": "hpnb pipeline ", "plain": "plain pipeline", "model_only": "model only    ",
+             "hpnb_other": f"hpnb at {other.precision:4s} "}
     rounds: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="hpnb-bench-") as tmp:
         ds, indices, where = image_folder(args.dataset, data, args.train_limit, args.seed, Path(tmp))
@@ -389,11 +406,13 @@ def main(argv: list[str] | None = None) -> dict:
             "hpnb": lambda: run_hpnb(cfg, data, args.warmup_epochs),
             "plain": lambda: run_plain(cfg, data, ds, indices, args.workers, cfg.augment, args.warmup_epochs, device),
             "model_only": lambda: run_model_only(cfg, data, args.warmup_epochs, device),
+            "hpnb_other": lambda: run_hpnb(other, data, args.warmup_epochs),
         }
         for r in range(args.rounds):
             # Alternate which pipeline goes first, so a drift in the machine's load favours neither.
             order = ["hpnb", "plain"] if r % 2 == 0 else ["plain", "hpnb"]
             order += ["model_only"] if args.model_only else []
+            order += ["hpnb_other"] if args.other_precision else []
             load = os.getloadavg() if hasattr(os, "getloadavg") else None
             res: dict = {"round": r + 1, "order": order, "loadavg_at_start": list(load) if load else None}
             for part in order:
@@ -407,10 +426,13 @@ def main(argv: list[str] | None = None) -> dict:
                       f"({res[part]['images']} images in {res[part]['seconds']:.1f} s{extra}; "
                       f"{res[part]['cpu_cores_used']:.2f} cores used)", flush=True)
             res["ratio_hpnb_over_plain"] = res["hpnb"]["images_per_s"] / res["plain"]["images_per_s"]
+            if args.other_precision:
+                bf16, fp32 = (res["hpnb"], res["hpnb_other"]) if chosen.bf16 else (res["hpnb_other"], res["hpnb"])
+                res["ratio_bf16_over_fp32"] = bf16["images_per_s"] / fp32["images_per_s"]
             rounds.append(res)
         shutil.rmtree(tmp, ignore_errors=True)
 
-    parts = ["hpnb", "plain"] + (["model_only"] if args.model_only else [])
+    parts = ["hpnb", "plain"] + (["model_only"] if args.model_only else []) + (["hpnb_other"] if args.other_precision else [])
     summary = {part: {"images_per_s": median([rd[part]["images_per_s"] for rd in rounds]),
                       "per_round_images_per_s": [rd[part]["images_per_s"] for rd in rounds],
                       "images_per_round": rounds[0][part]["images"], "includes": INCLUDES[part]}
@@ -424,13 +446,20 @@ def main(argv: list[str] | None = None) -> dict:
     how = "median of the per-round ratios" if args.rounds > 1 else "one round"
     print(f"ratio hpnb / plain: {ratio:.2f}x ({how}; per round {per_round}); "
           f"load average at start {prov['loadavg_at_start']}")
+    precision_ratio = None
+    if args.other_precision:
+        precision_ratio = median([rd["ratio_bf16_over_fp32"] for rd in rounds])
+        per_round = ", ".join(f"{rd['ratio_bf16_over_fp32']:.2f}" for rd in rounds)
+        print(f"ratio hpnb bf16 / fp32: {precision_ratio:.2f}x ({how}; per round {per_round}); "
+              f"the trainer chooses {chosen.name} here ({chosen.reason})")
     result = {
         "benchmark": "pipeline",
         "settings": {**vars(args), "device": str(device), "config": dataclasses.asdict(cfg),
                      "train_images": len(data.train_y), "image_folder": where},
         "provenance": prov,
-        **{part: summary.get(part) for part in ("hpnb", "plain", "model_only")},
+        **{part: summary.get(part) for part in ("hpnb", "plain", "model_only", "hpnb_other")},
         "ratio_hpnb_over_plain": ratio,
+        "precision": {**chosen.record(), "other": other.precision, "ratio_bf16_over_fp32": precision_ratio},
         "rounds": rounds,
     }
     write_json(result, args.out)

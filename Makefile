@@ -11,11 +11,11 @@ TEST_ENV := OMP_NUM_THREADS=$(OMP_NUM_THREADS) MKL_NUM_THREADS=$(OMP_NUM_THREADS
 
 .PHONY: book test clean gpu-check
 
+# LAPJV speeds DL2PA's re-assignment 2-3x (benchmarks/README.md (b)); it ships as source only, so a
+# machine without a C++ compiler keeps scipy's solver instead of failing the set-up.
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
-	# LAPJV speeds DL2PA's re-assignment 2-3x (benchmarks/README.md (b)); it ships as source only,
-	# so a machine without a C++ compiler keeps scipy's solver instead of failing here.
 	$(PY) -m pip install -q $(LAPJV) || echo "lapjv did not install: hpnb.assignment falls back to scipy"
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)

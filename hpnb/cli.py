@@ -71,15 +71,20 @@ def _reproduce(args: argparse.Namespace) -> int:
     overrides = {"device": args.device} if args.device else {}
     jobs = reproduce.plan(args.table, args.profile, args.seeds, datasets=reproduce.parse_data(args.data),
                           overrides=overrides, out_root=args.out_root, results_dir=args.results_dir, only=args.only)
+    from hpnb import experiments
+
+    table = experiments.table(args.table)
+    left_out = [{"row": i, "label": r.label, "not_runnable": reproduce.not_runnable(r)}
+                for i, r in enumerate(table.rows) if reproduce.not_runnable(r) and (not args.only or i in args.only)]
     if args.list:
-        print(json.dumps([{"row": j.index, "label": j.row.label, "seed": j.seed, "status": j.status(),
-                           "run": str(j.run_dir), "dataset": j.config.dataset} for j in jobs], indent=2))
+        planned = [{"row": j.index, "label": j.row.label, "seed": j.seed, "status": j.status(),
+                    "run": str(j.run_dir), "dataset": j.config.dataset} for j in jobs]
+        skipped = [{"row": r["row"], "label": r["label"], "status": "not runnable", "why": r["not_runnable"]}
+                   for r in left_out]
+        print(json.dumps(sorted(planned + skipped, key=lambda e: (e["row"], e.get("seed", 0))), indent=2))
         return 0
     summary = reproduce.reproduce(jobs, threads=args.threads, export_results=not args.no_export,
                                   progress=not args.quiet)
-    table = jobs[0].table if jobs else None
-    left_out = [{"row": i, "label": r.label, "not_runnable": reproduce.not_runnable(r)}
-                for i, r in enumerate(table.rows if table else ()) if reproduce.not_runnable(r)]
     print(json.dumps({"table": args.table, "profile": args.profile, "runs": summary,
                       **({"not_runnable": left_out} if left_out else {})}, indent=2))
     return 1 if any(s["status"] in ("failed", "stale") for s in summary) else 0

@@ -105,9 +105,14 @@ def test_the_new_tables_are_listed_by_the_reproduce_cli(key, capsys, tmp_path):
                    "--results-dir", str(tmp_path / "results")])
     out, err = capsys.readouterr()
     assert rc == 0, err
-    listed = json.loads(out)
+    entries = json.loads(out)
+    listed = [j for j in entries if j["status"] != "not runnable"]
     assert sorted({j["label"] for j in listed}) == sorted(r.label for r in t.runnable_rows)
     assert len(listed) == runnable * t.seeds and all(j["status"] == "pending" for j in listed)
+    # Every row that cannot run is listed once, with its one-line reason.
+    skipped = [j for j in entries if j["status"] == "not runnable"]
+    assert [(j["row"], j["why"]) for j in skipped] == [(i, r.not_runnable) for i, r in enumerate(t.rows) if not r.runnable]
+    assert all("\n" not in j["why"] and len(j["why"]) > 20 for j in skipped)
 
 
 @pytest.mark.parametrize("profile", sorted(E.PROFILES))

@@ -22,7 +22,7 @@ FEATURE_DIMS = {"resnet20": 64, "resnet32": 64, "resnet56": 64, "resnet18": 512,
                 "dpnp-resnet18": 256, "digits-cnn": 128}
 EMBED_HEADS = ("linear", "none")  # a Linear(feature width, dim) after the pooled features, or none
 
-OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "center", "dpp", "dpnp",
+OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "cosine_softmax", "center", "dpp", "dpnp",
               "hpn_regression", "squared_regression", "joint", "multitask")
 REGRESSION_OBJECTIVES = ("hpn_regression", "squared_regression")  # a value per image, no classes
 VALUE_OBJECTIVES = REGRESSION_OBJECTIVES + ("joint", "multitask")  # need the dataset's targets
@@ -68,6 +68,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "hmpn": {"prototypes": "riesz", "objective": "cosine_sq", "mixing": True, "assignment": "static", "recipe": "hmpn"},
     "hmpn-ce": {"prototypes": "riesz", "objective": "prototype_ce", "mixing": True, "assignment": "static", "recipe": "hmpn"},
     "dl2pa": {"prototypes": "gaussian", "objective": "cosine_sq", "mixing": False, "assignment": "dynamic", "recipe": "dl2pa"},
+    # HPN §3.1's text baseline: softmax CE over scaled cosines to learned class vectors, HPN's recipe.
+    "cosine-softmax": {"prototypes": "learned", "objective": "cosine_softmax", "mixing": False, "assignment": "static", "recipe": "hpn"},
     "dpp": {"prototypes": "learned", "objective": "dpp", "mixing": False, "assignment": "static", "recipe": "dpnp"},
     "dpnp": {"prototypes": "learned", "objective": "dpnp", "mixing": False, "assignment": "static", "recipe": "dpnp"},
     # HPN §3.2-3.3 (regression and the joint task) with HPN's recipe. For hpn-regression the bounds are
@@ -138,6 +140,7 @@ class Config:
     alpha: float = 40.0                # DPNP prototype radius
     proto_group: str = "plain"         # DPNP's learned prototypes: "plain" (own group, no momentum/wd) | "shared"
     center_weight: float = 0.01        # weight of the centre loss beside softmax CE
+    cosine_scale: float = 16.0         # logit scale s of the cosine-softmax baseline (HPN states none)
     lambda_pos: float = 0.1            # DPNP/DPP pull to the own prototype (DPNP Eq. 10)
     lambda_neg_sample: float = 0.1     # DPNP repulsion of a sample from its nearest rival prototype
     lambda_neg_class: float = 0.1      # DPNP repulsion between nearest prototypes
@@ -182,6 +185,8 @@ class Config:
             (self.precision in ("auto", "fp32", "bf16"), f"precision must be auto, fp32 or bf16, got {self.precision!r}"),
             (_finite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr!r}"),
             (_finite(self.alpha) and self.alpha > 0, f"alpha (the DPNP radius) must be a finite number > 0, got {self.alpha!r}"),
+            (_finite(self.cosine_scale) and self.cosine_scale > 0,
+             f"cosine_scale must be a finite number > 0, got {self.cosine_scale!r}"),
             (all(_finite(v) and v >= 0 for v in (self.center_weight, self.lambda_pos, self.lambda_neg_sample,
                                                  self.lambda_neg_class)),
              "center_weight and the lambdas must be finite numbers >= 0"),
@@ -210,7 +215,7 @@ class Config:
         fixed = self.prototypes not in HEADS
         if self.objective in ("cosine_sq", "prototype_ce") and not fixed:
             raise ConfigError(f"objective {self.objective} needs fixed prototypes, not {self.prototypes!r}")
-        if self.objective in ("dpp", "dpnp") and self.prototypes != "learned":
+        if self.objective in ("dpp", "dpnp", "cosine_softmax") and self.prototypes != "learned":
             raise ConfigError(f"objective {self.objective} trains its prototypes: set prototypes='learned'")
         if self.objective in ("softmax_ce", "center") and self.prototypes != "linear":
             raise ConfigError(f"objective {self.objective} uses a linear classifier: set prototypes='linear'")

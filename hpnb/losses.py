@@ -17,7 +17,7 @@ Objectives and where they come from:
 - :func:`dpnp`, :func:`dpp`: DPNP Eq. 10 and Eq. 5 (Zarei-Sabzevar & Harati), with
   :func:`renormalise_` for the per-epoch projection of the prototypes onto the radius-alpha sphere.
 - :func:`softmax_ce`, :func:`center_loss`: the linear-softmax and center-loss (Wen et al. 2016)
-  baselines.
+  baselines; :func:`cosine_softmax`, HPN §3.1's cosine-similarity softmax baseline.
 - :func:`hpn_regression`: HPN Eq. 7, regression as the cosine to an upper-bound prototype, with
   :func:`scale_targets` / :func:`regression_prediction`; :func:`squared_regression_baseline`, HPN
   §3.2's squared-loss baseline on a normalised, clamped output.
@@ -545,6 +545,27 @@ def renormalise_(C: torch.Tensor, alpha: float = 40.0, eps: float = 1e-12) -> to
 
 # --------------------------------------------------------------------------------------------
 # Baselines
+
+
+def cosine_softmax(z: torch.Tensor, W: torch.Tensor, y: torch.Tensor, scale: float,
+                   reduction: str = "mean") -> torch.Tensor:
+    """Softmax cross-entropy over scaled cosines to learned class vectors: HPN §3.1's baseline.
+
+    ``L = -1/B sum_i log softmax_c(s z_i^T w_c / (|z_i| |w_c|))_{y_i}``. HPN reports "a softmax
+    cross-entropy baseline which learns a cosine similarity using all class prototypes" (55.5 ± 0.2
+    on CIFAR-100) without its scale s or dimension; with s = 1 the logits stay in [-1, 1] and the
+    softmax can never become confident (see :func:`prototype_ce`, the same loss at s = 1 over fixed
+    prototypes), so the scale is a parameter (``Config.cosine_scale``).
+
+    Args:
+        z: raw embeddings (B, d); normalised here.
+        W: learned class vectors (C, d); normalised here, so their length does not matter.
+        y: class indices (B,) or soft labels (B, C).
+        scale: s > 0, multiplies the cosines.
+        reduction: "mean" (default) or "sum".
+    """
+    _check_positive(scale, "scale")
+    return prototype_ce(z, W, y, reduction=reduction, temperature=1.0 / scale)
 
 
 def softmax_ce(logits: torch.Tensor, y: torch.Tensor, reduction: str = "sum") -> torch.Tensor:

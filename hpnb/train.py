@@ -72,7 +72,7 @@ class Net(nn.Module):
             self.centers = nn.Parameter(torch.randn(num_classes, cfg.dim))
         if cfg.prototypes == "learned":
             gen = torch.Generator().manual_seed(cfg.seed)
-            self.protos = nn.Parameter(F.normalize(torch.randn(num_classes, cfg.dim, generator=gen), dim=1) * cfg.alpha)
+            self.protos = nn.Parameter(F.normalize(torch.randn(num_classes, cfg.dim, generator=gen), dim=1) * _radius(cfg))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.embed(x)
@@ -105,6 +105,12 @@ def _augment(xb: torch.Tensor, data: hdata.ImageData, randaugment: haugment.Rand
     if crop_flip is not None:
         xb = crop_flip.apply(xb, cf_draws)
     return hdata.normalize(xb, data.mean, data.std)
+
+
+def _radius(cfg: Config) -> float:
+    """Length of learned class vectors: DPNP's alpha; 1 for the cosine softmax, which normalises
+    them (a vector of length r moves 1/r^2 as fast in angle, so alpha = 40 would all but fix it)."""
+    return 1.0 if cfg.objective == "cosine_softmax" else cfg.alpha
 
 
 def _optimizer(cfg: Config, net: Net, recipe: dict[str, Any]) -> torch.optim.Optimizer:
@@ -170,6 +176,8 @@ def _objective(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None, y
     if cfg.objective == "center":
         return (losses.softmax_ce(net.classifier(z), y, reduction="mean")
                 + cfg.center_weight * losses.center_loss(z, net.centers, y, reduction="mean"))
+    if cfg.objective == "cosine_softmax":
+        return losses.cosine_softmax(z, net.protos, y, scale=cfg.cosine_scale, reduction="mean")
     if cfg.objective == "dpp":
         return losses.dpp(z, net.protos, y, alpha=cfg.alpha, lambda_pos=cfg.lambda_pos).total
     return losses.dpnp(z, net.protos, y, alpha=cfg.alpha, lambda_pos=cfg.lambda_pos,
@@ -182,6 +190,8 @@ def _scores(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None) -> t
         return F.normalize(z, dim=1) @ P.T  # nearest prototype by cosine
     if cfg.prototypes == "linear":
         return net.classifier(z)
+    if cfg.objective == "cosine_softmax":
+        return F.normalize(z, dim=1) @ F.normalize(net.protos, dim=1).T
     return z @ net.protos.T / cfg.alpha  # DPNP: the shared classifier
 
 
@@ -666,7 +676,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
         net.train()
         if cfg.prototypes == "learned":
             with torch.no_grad():
-                losses.renormalise_(net.protos, cfg.alpha)  # DPNP: back to radius alpha each epoch
+                losses.renormalise_(net.protos, _radius(cfg))  # DPNP: back to radius alpha each epoch
         order = torch.randperm(len(x_train), generator=gen).to(device)
         total, seen = torch.zeros((), device=device), 0
         first_bad = torch.full((), math.inf, device=device)  # the first step with a non-finite loss: no sync per step

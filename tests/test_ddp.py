@@ -23,7 +23,9 @@ pytestmark = pytest.mark.skipif(not (torch.distributed.is_available() and TORCHR
 
 def _config(method: str, **kw) -> dict:
     return {"dataset": "digits", "method": method, "dim": 8, "epochs": 3, "batch_size": 64, "train_limit": 600,
-            "device": "cpu", **kw}
+            # fp32: bf16 rounds a slice's activations differently from the whole batch's, so the
+            # one-process equality these tests assert holds at float32 only.
+            "device": "cpu", "precision": "fp32", **kw}
 
 
 def _torchrun(cfg: dict, out: Path, *flags: str) -> dict:

@@ -161,8 +161,10 @@ def test_cross_table_runs_every_preset_in_one_setting():
     assert t.paper == "hpnb" and all(not r.paper for r in t.rows) and len(t.note) > 200
     from hpnb.train import VALUE_OBJECTIVES
 
-    classifiers = sorted(m for m, p in PRESETS.items() if p["objective"] not in VALUE_OBJECTIVES)
+    # cosine-softmax, HPN's text-only baseline, came after the table's committed results; it runs in hpn-table4.
+    classifiers = sorted(m for m, p in PRESETS.items() if p["objective"] not in VALUE_OBJECTIVES and m != "cosine-softmax")
     assert sorted(r.config["method"] for r in t.rows) == classifiers
+    assert "cosine-softmax" in t.note
     settings = {tuple((k, v) for k, v in sorted(r.config.items()) if k != "method") for r in t.rows}
     assert len(settings) == 1
 
@@ -437,7 +439,7 @@ def test_hpn_cosine_softmax_baseline_is_the_texts_number():
     assert (row.paper, row.paper_std) == ({"test_acc": 0.555}, {"test_acc": 0.002})
     cfg = E.row_config(row, "paper").resolved()
     assert (cfg.dataset, cfg.dim, cfg.objective, cfg.prototypes, cfg.recipe) == (
-        "cifar100", 100, "prototype_ce", "hpn", "hpn")
+        "cifar100", 100, "cosine_softmax", "learned", "hpn")
 
 
 def test_hpn_table5_matches_the_extracted_table():

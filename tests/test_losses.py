@@ -542,3 +542,20 @@ def test_batch_class_weights_hand_value_and_weighted_loss():
         L.interpolated_cosine_sq(z, P, y, torch.ones(2))
     with pytest.raises(ValueError, match="class indices"):
         L.batch_class_weights(torch.zeros(3), 3)
+
+
+def test_cosine_softmax_hand_value_and_scale():
+    # z along e0, class vectors e0 (length 1) and 2 e1: cosines (1, 0), times s = 2 -> logits (2, 0).
+    z = torch.tensor([[3.0, 0.0]])
+    W = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    loss = L.cosine_softmax(z, W, torch.tensor([0]), scale=2.0)
+    assert float(loss) == pytest.approx(math.log(1 + math.exp(-2.0)), rel=1e-6)
+    # Only the directions count: rescaling z or a class vector leaves the loss unchanged.
+    assert float(L.cosine_softmax(5 * z, W * torch.tensor([[7.0], [0.5]]), torch.tensor([0]), scale=2.0)) == \
+        pytest.approx(float(loss), rel=1e-6)
+    # Soft labels: the label-weighted mix of the two hard losses.
+    soft = L.cosine_softmax(z, W, torch.tensor([[0.25, 0.75]]), scale=2.0)
+    hard = [float(L.cosine_softmax(z, W, torch.tensor([c]), scale=2.0)) for c in (0, 1)]
+    assert float(soft) == pytest.approx(0.25 * hard[0] + 0.75 * hard[1], rel=1e-6)
+    with pytest.raises(ValueError, match="scale"):
+        L.cosine_softmax(z, W, torch.tensor([0]), scale=0.0)

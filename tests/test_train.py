@@ -11,6 +11,7 @@ import time
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from hpnb import data as hdata
 from hpnb import losses, train
@@ -404,3 +405,20 @@ def test_results_written_under_data_do_not_mark_the_code_dirty(tmp_path):
     assert not train._git_dirty(tmp_path)
     (tmp_path / "code.py").write_text("x = 2\n")
     assert train._git_dirty(tmp_path)
+
+
+def test_cosine_softmax_learns_digits_far_above_chance(digits):
+    # HPN's recipe (SGD 0.01) with a batch-mean CE learns more slowly than the summed losses: ten epochs.
+    acc = train.train(quick("cosine-softmax", epochs=10, dim=16), progress=False, data=digits).results["best"]["test_acc"]
+    assert acc >= 0.7, acc
+
+
+def test_cosine_softmax_learns_unit_class_vectors_and_refuses_fixed_ones(digits):
+    run = train.train(quick("cosine-softmax", epochs=2, train_limit=300), progress=False, data=digits)
+    assert torch.allclose(run.net.protos.detach().norm(dim=1), torch.ones(10), atol=0.05)  # renormalised to 1, not alpha
+    start = F.normalize(torch.randn(10, 8, generator=torch.Generator().manual_seed(0)), dim=1)
+    assert not torch.allclose(F.normalize(run.net.protos.detach(), dim=1), start, atol=1e-3)  # they were trained
+    with pytest.raises(train.ConfigError, match="set prototypes='learned'"):
+        quick("cosine-softmax", prototypes="hpn").resolved()
+    with pytest.raises(train.ConfigError, match="cosine_scale must be a finite number > 0"):
+        quick("cosine-softmax", cosine_scale=0.0).resolved()

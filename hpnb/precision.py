@@ -68,3 +68,9 @@ def choose(precision: str, device: torch.device, cpuinfo: str | Path = "/proc/cp
     if flags:
         return Precision(True, f"auto: the CPU reports {' and '.join(flags)}")
     return Precision(False, "auto: the CPU reports no native bfloat16 (avx512_bf16, amx_bf16)")
+
+
+def describe(device: str | torch.device, precision: str = "auto") -> str:
+    """One line for a chapter's hardware print: the precision ``precision`` resolves to, and why."""
+    chosen = choose(precision, torch.device(device))
+    return f"{chosen.name} ({chosen.reason})"

@@ -49,6 +49,12 @@ def test_auto_on_cuda_is_bf16_and_forcing_wins_everywhere(tmp_path):
     assert not precision.choose("fp32", torch.device("cuda")).bf16
 
 
+def test_describe_names_what_a_chapter_runs_at_and_why():
+    assert precision.describe("cuda") == "bf16 (auto: CUDA)"
+    assert precision.describe("cpu", "fp32") == "fp32 (asked for (fp32))"
+    assert precision.describe("cpu") == f"{precision.choose('auto', CPU).name} ({precision.choose('auto', CPU).reason})"
+
+
 def test_bad_precision_is_one_clear_error():
     with pytest.raises(ValueError, match="precision must be one of auto, fp32, bf16"):
         precision.choose("fp16", CPU)

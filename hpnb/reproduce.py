@@ -309,8 +309,9 @@ def export(job: Job, results: dict[str, Any]) -> Path:
     return job.export_path
 
 
-def _preflight(jobs: Sequence[Job]) -> None:
-    """Load each dataset once, with a progress bar, so a bad spec fails before any kernel starts.
+def _preflight(jobs: Sequence[Job], progress: bool = True) -> None:
+    """Load each dataset once (with a progress bar unless ``progress`` is off), so a bad spec fails
+    before any kernel starts.
 
     (The first load of an archive decodes it into data/cache/; the kernels then read the cache.)
     """
@@ -323,7 +324,7 @@ def _preflight(jobs: Sequence[Job]) -> None:
             continue
         seen.add(c.dataset)
         hdata.load(c.dataset, seed=c.seed, train_limit=c.train_limit, test_limit=c.test_limit,
-                   long_tail=c.long_tail, image_size=c.image_size, progress=True)
+                   long_tail=c.long_tail, image_size=c.image_size, progress=progress)
 
 
 def _metric(results: dict[str, Any], which: str, key: str) -> float | None:
@@ -343,7 +344,7 @@ def reproduce(jobs: Sequence[Job], *, threads: int = 0, export_results: bool = T
     states = {id(j): j.status() for j in jobs}
     todo = [j for j in jobs if states[id(j)] in ("pending", "partial") and _kind(j.table) != "placement"]
     if todo and preflight:
-        _preflight(todo)
+        _preflight(todo, progress)
     summary = []
     bar = tqdm(total=len(jobs), desc=f"{jobs[0].table.key} ({jobs[0].profile})" if jobs else "reproduce",
                unit="run", disable=not progress, dynamic_ncols=True)

@@ -327,3 +327,14 @@ def test_paper_lines_show_the_papers_spread_where_it_prints_one():
            "history": [], "config": {}}
     meta = reproduce.tables_for([rec])["t"]
     assert "paper_std" not in meta["rows"]["A"] and reproduce.table_rows(meta, [])[0]["test_acc"] == "0.9000"
+
+
+def test_quiet_preflight_loads_without_progress_bars(tiny, monkeypatch):
+    from hpnb import data as hdata
+
+    seen = []
+    monkeypatch.setattr(hdata, "load", lambda spec, **kw: seen.append((spec, kw["progress"])))
+    jobs = reproduce.plan(TINY.key, "paper", out_root=tiny["runs"], results_dir=tiny["results"])
+    reproduce._preflight(jobs, progress=False)
+    reproduce._preflight(jobs)
+    assert seen == [("digits", False), ("digits", True)]  # each dataset once per preflight

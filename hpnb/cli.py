@@ -70,7 +70,8 @@ def _reproduce(args: argparse.Namespace) -> int:
 
     overrides = {"device": args.device} if args.device else {}
     jobs = reproduce.plan(args.table, args.profile, args.seeds, datasets=reproduce.parse_data(args.data),
-                          overrides=overrides, out_root=args.out_root, results_dir=args.results_dir, only=args.only)
+                          overrides=overrides, out_root=args.out_root, results_dir=args.results_dir, only=args.only,
+                          word_vectors=args.word_vectors)
     from hpnb import experiments
 
     table = experiments.table(args.table)
@@ -128,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seeds 0..N-1 per row (default: as many as the table's paper averages over)")
     r.add_argument("--data", action="append", metavar="NAME=SPEC",
                    help="where an abstract dataset comes from, e.g. cifar10=cifar10-jpeg:/abs/dir (repeatable)")
+    r.add_argument("--word-vectors", default=None, metavar="FILE",
+                   help="word2vec .bin or text word vectors for the rows with class-name prototypes "
+                        "(privileged, embedding), instead of GloVe 6B 50-d")
     r.add_argument("--device", default=None, help="override the rows' device (auto, cpu, cuda, ...)")
     r.add_argument("--threads", type=int, default=0, help="torch CPU threads in each run (0: torch's default)")
     r.add_argument("--only", type=int, nargs="+", metavar="ROW", help="run only these row indices")

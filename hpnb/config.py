@@ -141,6 +141,7 @@ class Config:
     proto_group: str = "plain"         # DPNP's learned prototypes: "plain" (own group, no momentum/wd) | "shared"
     center_weight: float = 0.01        # weight of the centre loss beside softmax CE
     cosine_scale: float = 16.0         # logit scale s of the cosine-softmax baseline (HPN states none)
+    word_vectors: str = "glove"        # class-name vectors of privileged/embedding prototypes: "glove" (GloVe 6B 50-d) or a word2vec .bin / text file
     lambda_pos: float = 0.1            # DPNP/DPP pull to the own prototype (DPNP Eq. 10)
     lambda_neg_sample: float = 0.1     # DPNP repulsion of a sample from its nearest rival prototype
     lambda_neg_class: float = 0.1      # DPNP repulsion between nearest prototypes
@@ -194,6 +195,8 @@ class Config:
              f"image_size must be between 8 and 1024 pixels, got {self.image_size!r}"),
             (self.train_limit is None or self.train_limit >= 1, f"train_limit must be >= 1, got {self.train_limit!r}"),
             (self.test_limit is None or self.test_limit >= 1, f"test_limit must be >= 1, got {self.test_limit!r}"),
+            (isinstance(self.word_vectors, str) and self.word_vectors.strip() != "",
+             f"word_vectors must be 'glove' or the path of a word-vector file, got {self.word_vectors!r}"),
             (_device_name_ok(self.device), f"unknown device {self.device!r}; use auto, cpu, cuda or cuda:N"),
             (self.proto_group in ("plain", "shared"), f"proto_group must be 'plain' or 'shared', got {self.proto_group!r}"),
             (_finite(self.lt_mixup) and self.lt_mixup >= 0, f"lt_mixup (the Beta parameter) must be a finite number >= 0, got {self.lt_mixup!r}"),

@@ -82,6 +82,19 @@ NUM_CLASSES: dict[str, int] = {
     "svhn": 10, "stl10": 10, "cub200": 200, "flowers102": 102,
     "imagenet1k": 1000, "imagenetlt": 1000, "omniart": 46,
 }
+# Class names where a placement row needs them without loading the data (privileged and word-embedding
+# prototypes): CIFAR-100's 100 fine labels in label order, as its official ``meta`` file lists them.
+CLASS_NAMES: dict[str, tuple[str, ...]] = {
+    "cifar100": tuple("""
+        apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly
+        camel can castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup
+        dinosaur dolphin elephant flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower
+        leopard lion lizard lobster man maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid
+        otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine possum rabbit raccoon ray road
+        rocket rose sea seal shark shrew skunk skyscraper snail snake spider squirrel streetcar sunflower
+        sweet_pepper table tank telephone television tiger tractor train trout tulip turtle wardrobe whale
+        willow_tree wolf woman worm""".split()),
+}
 NATIVE_SIZE: dict[str, int] = {
     "cifar10": 32, "cifar100": 32, "tinyimagenet": 64, "digits": 8,
     "svhn": 32, "stl10": 96, "cub200": 224, "flowers102": 224,
@@ -265,8 +278,9 @@ def _hmpn_tinyimagenet() -> Table:
 
 _HPN_BASE = {"arch": "resnet32", "epochs": 250, "batch_size": 128, "augment": "crop-flip", "recipe": "hpn"}
 
-_W2V_NOTE = ("word2vec (300-d) replaced by GloVe 6B 50-d class-name vectors, centred and PCA-projected to d "
-             "(placement 'embedding'); above d = 50 the vectors are zero-padded, so they span 50 dimensions")
+_W2V_NOTE = ("word2vec (300-d) replaced by GloVe 6B 50-d class-name vectors unless --word-vectors names a file, "
+             "centred and PCA-projected to d (placement 'embedding'); above GloVe's d = 50 the vectors are "
+             "zero-padded, so they span 50 dimensions")
 _IMAGENET200_NOTE = ("HPN's ImageNet-200 (200 classes, 64 px, 100,000 training + 10,000 test images) is mapped to "
                      "Tiny ImageNet, the same-sized 200-class 64 px ImageNet subset and the nearest available")
 
@@ -330,9 +344,7 @@ def _hpn_table2() -> Table:
         title="Separation of 100 prototypes in d = 100: cosine distance of the closest, average and furthest pair",
         metrics=("dist_min", "dist_mean", "dist_max"),
         rows=(row("One-hot", "onehot", (1.00, 1.00, 1.00)),
-              row("Word2vec", "embedding", (0.26, 1.01, 1.32), note=_W2V_NOTE,
-                  not_runnable="the placement runner has no class names to embed (they come with the dataset); "
-                               "chapter 7 measures GloVe prototypes' separation"),
+              row("Word2vec", "embedding", (0.26, 1.01, 1.32), note=_W2V_NOTE),
               row("HPN", "hpn", (0.95, 1.01, 1.39))),
         note="A placement table: place the row's prototypes (100 classes of CIFAR-100, d = 100) and read "
              "hpnb.prototypes.separation; the config is the CIFAR-100 d = 100 run of Table 1 that uses them.",
@@ -683,9 +695,7 @@ def _dl2pa_table7() -> Table:
 
     from_hpn = "HPN Table 2's numbers (closest and furthest pair {} and {} as cosine distances)"
     rows = (
-        row("Word2Vec, d = 100", 100, "w2v", 0.74, -0.32, f"{from_hpn.format(0.26, 1.32)}; {_W2V_NOTE}",
-            not_runnable="the placement runner has no class names to embed (they come with the dataset); "
-                         "chapter 7 measures GloVe prototypes' separation"),
+        row("Word2Vec, d = 100", 100, "w2v", 0.74, -0.32, f"{from_hpn.format(0.26, 1.32)}; {_W2V_NOTE}"),
         row("HPN, d = 100", 100, "hpn", 0.05, -0.39, from_hpn.format(0.95, 1.39)),
         row("ETF, d = 100", 100, "etf", 0.0, -0.01,
             "ETF = the regular simplex (prototypes 'simplex'): every pairwise cosine is -1/99 = -0.0101, so the "

@@ -43,7 +43,7 @@ from hpnb import experiments
 from hpnb.claims import compare as _compare
 from hpnb.data import KNOWN_SPECS
 from hpnb.files import write_atomic
-from hpnb.prototypes import data_dir
+from hpnb.prototypes import NEEDS_EMBEDDINGS, data_dir
 from hpnb.train import Config, ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,12 +163,19 @@ def config_differences(written: dict[str, Any], cfg: Config) -> list[str]:
     return sorted(k for k in set(want) | set(had) if k not in _EXECUTION and had.get(k) != want.get(k))
 
 
+def _uses_word_vectors(cfg: Config) -> bool:
+    return cfg.resolved().prototypes in NEEDS_EMBEDDINGS
+
+
 def plan(table_key: str, profile: str = "quick", seeds: int | None = None, *, datasets: dict[str, str] | None = None,
          overrides: dict[str, Any] | None = None, out_root: str | Path | None = None,
-         results_dir: str | Path | None = None, only: Iterable[int] | None = None) -> list[Job]:
+         results_dir: str | Path | None = None, only: Iterable[int] | None = None,
+         word_vectors: str | None = None) -> list[Job]:
     """The runs that reproduce ``table_key``: rows (``only`` these indices) x seeds 0..seeds-1.
 
     ``seeds`` defaults to the number of runs the table's paper averages over (:attr:`Table.seeds`).
+    ``word_vectors`` (a word-vector file, :func:`hpnb.embeddings.word_vectors`) replaces GloVe in the
+    rows whose prototypes come from class-name vectors, and only there (an error if no row does).
 
     Rows that are not runnable (:func:`not_runnable`) are left out unless named in ``only`` (an
     error). Every row is turned into its config first, so an impossible row or profile fails before
@@ -195,6 +202,14 @@ def plan(table_key: str, profile: str = "quick", seeds: int | None = None, *, da
     if unused:
         raise ConfigError(f"--data {unused[0]}: no row of {table.key} uses dataset {unused[0]!r} "
                           f"(its rows use {', '.join(sorted({str(r.config.get('dataset')) for r in table.rows}))})")
+    if word_vectors is not None and not any(_uses_word_vectors(experiments.row_config(table.rows[i], profile))
+                                            for i in indices):
+        raise ConfigError(f"--word-vectors: no planned row of {table.key} uses class-name vectors "
+                          "(privileged or embedding prototypes)")
+    if word_vectors is not None and word_vectors != "glove":
+        if not Path(word_vectors).expanduser().is_file():
+            raise ConfigError(f"--word-vectors {word_vectors}: no such file (a word2vec .bin or a text file of vectors)")
+        word_vectors = str(Path(word_vectors).expanduser().resolve())   # runs execute in book/
     out_root = Path(out_root) if out_root is not None else default_out_root()
     results_dir = Path(results_dir) if results_dir is not None else RESULTS_DIR
     slugs: dict[int, str] = {}
@@ -208,6 +223,8 @@ def plan(table_key: str, profile: str = "quick", seeds: int | None = None, *, da
         row = table.rows[i]
         for seed in range(seeds):
             cfg = experiments.row_config(row, profile, seed=seed, datasets=datasets, **(overrides or {}))
+            if word_vectors is not None and _uses_word_vectors(cfg):
+                cfg = dataclasses.replace(cfg, word_vectors=str(word_vectors))
             jobs.append(Job(table, i, row, profile, seed, cfg, slugs[i],
                             (out_root / table.key / profile / slugs[i] / f"seed{seed}").resolve(),
                             (results_dir / table.key / profile / f"{slugs[i]}-seed{seed}.json").resolve()))
@@ -233,12 +250,22 @@ def place_only(job: Job) -> dict[str, Any]:
     start = time.perf_counter()
     cfg = job.config.resolved()
     args = experiments.placement_args(job.row)
-    P = prototypes.place(args["num_classes"], args["dim"], args["method"], seed=args["seed"])
+    extra, words = {}, {}
+    if args["method"] in prototypes.NEEDS_EMBEDDINGS:   # class-name vectors, as the trainer would use them
+        from hpnb.embeddings import class_name_embeddings, word_vectors
+
+        dataset = str(job.row.config.get("dataset"))
+        if dataset not in experiments.CLASS_NAMES:
+            raise ConfigError(f"{job.row.label}: placement {args['method']!r} needs class names, and hpnb has "
+                              f"none for {dataset!r} (hpnb.experiments.CLASS_NAMES)")
+        extra["embeddings"] = class_name_embeddings(list(experiments.CLASS_NAMES[dataset]), vectors=cfg.word_vectors)
+        words["word_vectors"] = word_vectors(cfg.word_vectors).source
+    P = prototypes.place(args["num_classes"], args["dim"], args["method"], seed=args["seed"], **extra)
     stats = prototypes.separation(P)
     results = {
         "experiment": job.experiment(), "config": dataclasses.asdict(cfg),
         "data": {"name": str(job.row.config.get("dataset")), "source": f"placement only: {args}",
-                 "train": 0, "test": 0, "classes": args["num_classes"]},
+                 "train": 0, "test": 0, "classes": args["num_classes"], **words},
         "history": [], "best": stats, "final": stats,
         "provenance": {**train._provenance(torch.device("cpu")), "wall_seconds": time.perf_counter() - start},
     }

@@ -86,13 +86,22 @@ def _fixed_prototypes(cfg: Config, classes: list[str], device: torch.device) -> 
     if cfg.prototypes in prototypes.NEEDS_EMBEDDINGS:
         from hpnb.embeddings import class_name_embeddings  # HPN Eq. 6: the dataset's class names
 
-        extra["embeddings"] = class_name_embeddings(classes)
+        extra["embeddings"] = class_name_embeddings(classes, vectors=cfg.word_vectors)
     try:
         if cfg.objective == "joint":
             return prototypes.joint(num_classes, cfg.dim, cfg.prototypes, seed=cfg.seed, **extra)[0].to(device)
         return prototypes.place(num_classes, cfg.dim, cfg.prototypes, seed=cfg.seed, **extra).to(device)
     except prototypes.PrototypeError as err:
         raise ConfigError(f"cannot place {num_classes} prototypes in dim {cfg.dim}: {err}") from None
+
+
+def _word_vector_source(cfg: Config) -> dict[str, str]:
+    """``{"word_vectors": source with checksum}`` for a run whose prototypes come from class-name vectors."""
+    if cfg.prototypes not in prototypes.NEEDS_EMBEDDINGS or cfg.objective == "hpn_regression":
+        return {}
+    from hpnb.embeddings import word_vectors
+
+    return {"word_vectors": word_vectors(cfg.word_vectors).source}
 
 
 def _augment(xb: torch.Tensor, data: hdata.ImageData, randaugment: haugment.RandAugment | None,
@@ -764,7 +773,8 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
     results = {
         "config": dataclasses.asdict(cfg),
         "data": {"name": data.name, "source": data.source, "train": len(data.train_y), "test": len(data.test_y),
-                 "classes": data.classes, **({"bounds": list(bounds)} if cfg.objective in VALUE_OBJECTIVES else {})},
+                 "classes": data.classes, **({"bounds": list(bounds)} if cfg.objective in VALUE_OBJECTIVES else {}),
+                 **_word_vector_source(cfg)},
         "history": history,
         "units": HISTORY_UNITS,
         "best": best,

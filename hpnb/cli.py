@@ -68,7 +68,7 @@ def _train(args: argparse.Namespace) -> int:
 def _reproduce(args: argparse.Namespace) -> int:
     from hpnb import reproduce
 
-    overrides = {"device": args.device} if args.device else {}
+    overrides = {k: v for k, v in (("device", args.device), ("precision", args.precision)) if v}
     jobs = reproduce.plan(args.table, args.profile, args.seeds, datasets=reproduce.parse_data(args.data),
                           overrides=overrides, out_root=args.out_root, results_dir=args.results_dir, only=args.only,
                           word_vectors=args.word_vectors)
@@ -133,6 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="word2vec .bin or text word vectors for the rows with class-name prototypes "
                         "(privileged, embedding), instead of GloVe 6B 50-d")
     r.add_argument("--device", default=None, help="override the rows' device (auto, cpu, cuda, ...)")
+    r.add_argument("--precision", default=None, choices=("auto", "fp32", "bf16"),
+                   help="override the rows' precision (auto: bf16 on CUDA and on CPUs with native bfloat16)")
     r.add_argument("--threads", type=int, default=0, help="torch CPU threads in each run (0: torch's default)")
     r.add_argument("--only", type=int, nargs="+", metavar="ROW", help="run only these row indices")
     r.add_argument("--out-root", default=None, help="run folders go under OUT_ROOT/TABLE/PROFILE/ (default data/runs)")

@@ -338,3 +338,16 @@ def test_quiet_preflight_loads_without_progress_bars(tiny, monkeypatch):
     reproduce._preflight(jobs, progress=False)
     reproduce._preflight(jobs)
     assert seen == [("digits", False), ("digits", True)]  # each dataset once per preflight
+
+
+def test_precision_flag_reaches_the_runs(tiny, capsys):
+    rc, out, err = _main(capsys, "reproduce", TINY.key, "--profile", "paper", "--only", "0", "--threads", "1",
+                         "--precision", "fp32", "--out-root", str(tiny["runs"]), "--results-dir", str(tiny["results"]),
+                         "--quiet")
+    assert rc == 0, err
+    run = json.loads(out)["runs"][0]["run"]
+    prov = json.loads((Path(run) / "results.json").read_text())["provenance"]
+    assert prov["precision"] == {"precision": "fp32", "channels_last": "false", "reason": "asked for (fp32)"}
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["reproduce", TINY.key, "--precision", "half"])
+    assert stop.value.code == 2 and "invalid choice: 'half'" in capsys.readouterr().err

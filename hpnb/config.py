@@ -22,7 +22,7 @@ FEATURE_DIMS = {"resnet20": 64, "resnet32": 64, "resnet56": 64, "resnet18": 512,
                 "dpnp-resnet18": 256, "digits-cnn": 128}
 EMBED_HEADS = ("linear", "none")  # a Linear(feature width, dim) after the pooled features, or none
 
-OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "cosine_softmax", "center", "dpp", "dpnp",
+OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "cosine_softmax", "center", "cpn", "dpp", "dpnp",
               "hpn_regression", "squared_regression", "joint", "multitask")
 REGRESSION_OBJECTIVES = ("hpn_regression", "squared_regression")  # a value per image, no classes
 VALUE_OBJECTIVES = REGRESSION_OBJECTIVES + ("joint", "multitask")  # need the dataset's targets
@@ -70,6 +70,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "dl2pa": {"prototypes": "gaussian", "objective": "cosine_sq", "mixing": False, "assignment": "dynamic", "recipe": "dl2pa"},
     # HPN §3.1's text baseline: softmax CE over scaled cosines to learned class vectors, HPN's recipe.
     "cosine-softmax": {"prototypes": "learned", "objective": "cosine_softmax", "mixing": False, "assignment": "static", "recipe": "hpn"},
+    # DPNP's CPN baseline: distance-based CE + prototype loss on learned prototypes, DPNP's recipe.
+    "cpn": {"prototypes": "learned", "objective": "cpn", "mixing": False, "assignment": "static", "recipe": "dpnp"},
     "dpp": {"prototypes": "learned", "objective": "dpp", "mixing": False, "assignment": "static", "recipe": "dpnp"},
     "dpnp": {"prototypes": "learned", "objective": "dpnp", "mixing": False, "assignment": "static", "recipe": "dpnp"},
     # HPN §3.2-3.3 (regression and the joint task) with HPN's recipe. For hpn-regression the bounds are
@@ -139,7 +141,8 @@ class Config:
     image_size: int | None = None      # resize images to this side (HMPN: CIFAR-100 at 64)
     alpha: float = 40.0                # DPNP prototype radius
     proto_group: str = "plain"         # DPNP's learned prototypes: "plain" (own group, no momentum/wd) | "shared"
-    center_weight: float = 0.01        # weight of the centre loss beside softmax CE
+    center_weight: float = 0.01        # weight of the centre loss beside softmax CE, and of CPN's prototype loss
+    cpn_gamma: float = 1.0             # CPN: temperature of the softmax over -squared distances (DPNP states none)
     cosine_scale: float = 16.0         # logit scale s of the cosine-softmax baseline (HPN states none)
     word_vectors: str = "glove"        # class-name vectors of privileged/embedding prototypes: "glove" (GloVe 6B 50-d) or a word2vec .bin / text file
     lambda_pos: float = 0.1            # DPNP/DPP pull to the own prototype (DPNP Eq. 10)
@@ -186,6 +189,7 @@ class Config:
             (self.precision in ("auto", "fp32", "bf16"), f"precision must be auto, fp32 or bf16, got {self.precision!r}"),
             (_finite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr!r}"),
             (_finite(self.alpha) and self.alpha > 0, f"alpha (the DPNP radius) must be a finite number > 0, got {self.alpha!r}"),
+            (_finite(self.cpn_gamma) and self.cpn_gamma > 0, f"cpn_gamma must be a finite number > 0, got {self.cpn_gamma!r}"),
             (_finite(self.cosine_scale) and self.cosine_scale > 0,
              f"cosine_scale must be a finite number > 0, got {self.cosine_scale!r}"),
             (all(_finite(v) and v >= 0 for v in (self.center_weight, self.lambda_pos, self.lambda_neg_sample,
@@ -218,7 +222,7 @@ class Config:
         fixed = self.prototypes not in HEADS
         if self.objective in ("cosine_sq", "prototype_ce") and not fixed:
             raise ConfigError(f"objective {self.objective} needs fixed prototypes, not {self.prototypes!r}")
-        if self.objective in ("dpp", "dpnp", "cosine_softmax") and self.prototypes != "learned":
+        if self.objective in ("dpp", "dpnp", "cosine_softmax", "cpn") and self.prototypes != "learned":
             raise ConfigError(f"objective {self.objective} trains its prototypes: set prototypes='learned'")
         if self.objective in ("softmax_ce", "center") and self.prototypes != "linear":
             raise ConfigError(f"objective {self.objective} uses a linear classifier: set prototypes='linear'")

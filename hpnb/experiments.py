@@ -768,10 +768,9 @@ def _dl2pa_table9() -> Table:
 # ResNet-18 (256 filters in the last stage, bottleneck to 3-d on CIFAR-10, 10-d on CIFAR-100/Flower-102).
 
 _DPNP_METHODS = ("CE", "CL", "CPN", "CCL", "SCCL", "DPP (Ours)", "DPNP (Ours)")
-_DPNP_PRESET = {"CE": "ce", "CL": "center", "CPN": "dpp", "CCL": "center", "SCCL": "center",
+_DPNP_PRESET = {"CE": "ce", "CL": "center", "CPN": "cpn", "CCL": "center", "SCCL": "center",
                 "DPP (Ours)": "dpp", "DPNP (Ours)": "dpnp"}
 _DPNP_LACKS = {
-    "CPN": "CPN (Yang et al. 2022, distance-based CE on learned prototypes) is not a preset; config shown: dpp",
     "CCL": "CCL (Shi et al. 2023, constrained centre loss, centres re-estimated as class means) is not a preset; "
            "config shown: center",
     "SCCL": "SCCL (simplified CCL) is not a preset; config shown: center",
@@ -809,6 +808,9 @@ def _dpnp_row(method: str, dataset: str, standard: bool, paper: dict[str, float]
             config = {k: v for k, v in config.items() if k not in ("lambda_neg_sample", "lambda_neg_class")}
     if method == "CL":
         notes.append("the paper does not give lambda_center; Config's center_weight default 0.01 is used")
+    if method == "CPN":
+        notes.append("the paper gives neither CPN's temperature nor its prototype-loss weight: cpn_gamma 1 and "
+                     "center_weight 0.01 (ours); one prototype per class")
     return Row(f"{method}, {column}", config, paper, "; ".join(notes), "; ".join(missing))
 
 
@@ -817,7 +819,7 @@ def _dpnp_accuracy(key: str, source: str, title: str, standard: bool, numbers: d
     rows = tuple(_dpnp_row(m, ds, standard, {"test_acc": _acc(a)})
                  for m in _DPNP_METHODS for ds, a in zip(datasets, numbers[m]))
     return Table(key=key, paper="DPNP", basis=_DPNP_BASIS, source=source, title=title, metrics=("test_acc",), rows=rows,
-                 note="CPN, CCL and SCCL are not runnable (methods hpnb lacks), nor are Flower-102 rows (no "
+                 note="CCL and SCCL are not runnable (methods hpnb lacks), nor are Flower-102 rows (no "
                       "ImageNet-pretrained weights; the data loads). "
                       "Reduced-network DPP/DPNP rows use the paper's re-tuned lambdas.")
 
@@ -889,13 +891,13 @@ def _dpnp_table4() -> Table:
 def _cross_cifar10() -> Table:
     base = {"dataset": "cifar10", "arch": "resnet32", "dim": 64, "epochs": 200, "batch_size": 128,
             "augment": "crop-flip"}
-    methods = ("ce", "center", "hpn", "proto-ce", "hmpn", "hmpn-ce", "dl2pa", "dpp", "dpnp")
+    methods = ("ce", "center", "hpn", "proto-ce", "hmpn", "hmpn-ce", "dl2pa", "dpp", "dpnp", "cosine-softmax", "cpn")
     return Table(
         key="cross-cifar10", paper="hpnb", basis="hpnb's own comparison: the final epoch over 3 seeds", source="hpnb (no paper)",
         title="Every method on CIFAR-10, ResNet-32, d = 64, 200 epochs, batch 128, crop + flip",
         metrics=("test_acc", "test_sq_dissim", "test_scr", "proto_min_sep"),
         rows=tuple(Row(m, {**base, "method": m}) for m in methods),
-        note="One setting for all nine presets. CIFAR-10 is the dataset that three of the four papers train on "
+        note="One setting for all eleven classifier presets. CIFAR-10 is the dataset that three of the four papers train on "
              "(HMPN, DL2PA long-tailed, DPNP). ResNet-32 is HPN's and DL2PA's backbone and the CIFAR ResNet family "
              "HMPN uses (ResNet-56), cheap enough for many seeds. d = 64 is HMPN's CIFAR-10 dimension and DL2PA's "
              "(Table 6), ResNet-32's feature width, and d > C so every placement exists. 200 epochs is HMPN's, "
@@ -905,8 +907,9 @@ def _cross_cifar10() -> Table:
              "and its paper's optimiser recipe, which was tuned for its loss's scale (a summed cosine loss with "
              "SGD 0.01, mean CE with SGD 0.1, Adam for HMPN): the comparison is of methods as published. DPP and "
              "DPNP put their prototypes on the 64 pooled features, as DPNP's standard network does (no linear "
-             "head; hpnb.config.default_head); the other presets keep the linear head of HPN and HMPN. The "
-             "cosine-softmax preset (HPN's text-only baseline) is not a row here yet: it runs in hpn-table4.")
+             "head; hpnb.config.default_head); the other presets keep the linear head of HPN and HMPN. CPN's "
+             "prototypes sit there too; the cosine softmax (HPN's text-only baseline) keeps the linear head and its "
+             "learned unit class vectors.")
 
 
 _TABLE_LIST: tuple[Table, ...] = (

@@ -118,8 +118,9 @@ def _augment(xb: torch.Tensor, data: hdata.ImageData, randaugment: haugment.Rand
 
 def _radius(cfg: Config) -> float:
     """Length of learned class vectors: DPNP's alpha; 1 for the cosine softmax, which normalises
-    them (a vector of length r moves 1/r^2 as fast in angle, so alpha = 40 would all but fix it)."""
-    return 1.0 if cfg.objective == "cosine_softmax" else cfg.alpha
+    them (a vector of length r moves 1/r^2 as fast in angle, so alpha = 40 would all but fix it),
+    and 1 at the start for CPN, whose prototypes then move freely in Euclidean space."""
+    return 1.0 if cfg.objective in ("cosine_softmax", "cpn") else cfg.alpha
 
 
 def _optimizer(cfg: Config, net: Net, recipe: dict[str, Any]) -> torch.optim.Optimizer:
@@ -187,6 +188,8 @@ def _objective(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None, y
                 + cfg.center_weight * losses.center_loss(z, net.centers, y, reduction="mean"))
     if cfg.objective == "cosine_softmax":
         return losses.cosine_softmax(z, net.protos, y, scale=cfg.cosine_scale, reduction="mean")
+    if cfg.objective == "cpn":
+        return losses.cpn(z, net.protos, y, gamma=cfg.cpn_gamma, pl_weight=cfg.center_weight, reduction="mean")
     if cfg.objective == "dpp":
         return losses.dpp(z, net.protos, y, alpha=cfg.alpha, lambda_pos=cfg.lambda_pos).total
     return losses.dpnp(z, net.protos, y, alpha=cfg.alpha, lambda_pos=cfg.lambda_pos,
@@ -201,6 +204,8 @@ def _scores(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None) -> t
         return net.classifier(z)
     if cfg.objective == "cosine_softmax":
         return F.normalize(z, dim=1) @ F.normalize(net.protos, dim=1).T
+    if cfg.objective == "cpn":
+        return -torch.cdist(z.float(), net.protos.float())  # the nearest prototype in Euclidean distance
     return z @ net.protos.T / cfg.alpha  # DPNP: the shared classifier
 
 
@@ -683,7 +688,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
         epoch_start = time.perf_counter()
         _warm_up(opt, sched, cfg, epoch)
         net.train()
-        if cfg.prototypes == "learned":
+        if cfg.prototypes == "learned" and cfg.objective != "cpn":   # CPN's prototypes are not on a sphere
             with torch.no_grad():
                 losses.renormalise_(net.protos, _radius(cfg))  # DPNP: back to radius alpha each epoch
         order = torch.randperm(len(x_train), generator=gen).to(device)

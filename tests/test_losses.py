@@ -559,3 +559,28 @@ def test_cosine_softmax_hand_value_and_scale():
     assert float(soft) == pytest.approx(0.25 * hard[0] + 0.75 * hard[1], rel=1e-6)
     with pytest.raises(ValueError, match="scale"):
         L.cosine_softmax(z, W, torch.tensor([0]), scale=0.0)
+
+
+def test_cpn_hand_value_gradient_and_soft_labels():
+    # z = (1, 0); prototypes m0 = (0, 0), m1 = (3, 0): squared distances (1, 4). gamma 0.5: logits (-0.5, -2).
+    z = torch.tensor([[1.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    M = torch.tensor([[0.0, 0.0], [3.0, 0.0]], dtype=torch.float64, requires_grad=True)
+    loss = L.cpn(z, M, torch.tensor([0]), gamma=0.5, pl_weight=0.1)
+    dce = math.log(1 + math.exp(-1.5))      # -log(e^-0.5 / (e^-0.5 + e^-2))
+    assert float(loss) == pytest.approx(dce + 0.1 * 1.0, rel=1e-12)
+    # By hand: d DCE/dz = sum_c (p_c - onehot_c) * (-gamma) * 2 (z - m_c), d PL/dz = 2 (z - m0).
+    p1 = 1 / (1 + math.exp(1.5))
+    grad_z = sum((p - t) * -0.5 * 2 * (1.0 - m) for p, t, m in ((1 - p1, 1, 0.0), (p1, 0, 3.0))) + 0.1 * 2 * 1.0
+    loss.backward()
+    assert float(z.grad[0, 0]) == pytest.approx(grad_z, rel=1e-9) and float(z.grad[0, 1]) == 0.0
+    assert torch.autograd.gradcheck(lambda a, b: L.cpn(a, b, torch.tensor([1]), gamma=0.7, pl_weight=0.3),
+                                    (z.detach().requires_grad_(), M.detach().requires_grad_()))
+    soft = L.cpn(z, M, torch.tensor([[0.25, 0.75]], dtype=torch.float64), gamma=0.5, pl_weight=0.1)
+    hard = [float(L.cpn(z, M, torch.tensor([c]), gamma=0.5, pl_weight=0.1)) for c in (0, 1)]
+    assert float(soft) == pytest.approx(0.25 * hard[0] + 0.75 * hard[1], rel=1e-12)
+    two = torch.cat([z, z]).detach()
+    assert float(L.cpn(two, M, torch.tensor([0, 0]), 0.5, 0.1, reduction="sum")) == pytest.approx(2 * float(loss))
+    with pytest.raises(ValueError, match="gamma"):
+        L.cpn(z, M, torch.tensor([0]), gamma=0.0)
+    with pytest.raises(ValueError, match="pl_weight must be >= 0"):
+        L.cpn(z, M, torch.tensor([0]), pl_weight=-1.0)

@@ -422,3 +422,14 @@ def test_cosine_softmax_learns_unit_class_vectors_and_refuses_fixed_ones(digits)
         quick("cosine-softmax", prototypes="hpn").resolved()
     with pytest.raises(train.ConfigError, match="cosine_scale must be a finite number > 0"):
         quick("cosine-softmax", cosine_scale=0.0).resolved()
+
+
+def test_cpn_learns_digits_and_its_prototypes_leave_the_unit_sphere(digits):
+    run = train.train(quick("cpn", epochs=6, dim=16), progress=False, data=digits)
+    assert run.results["best"]["test_acc"] >= 0.7, run.results["best"]
+    norms = run.net.protos.detach().norm(dim=1)
+    assert not torch.allclose(norms, torch.ones(10), atol=0.05)   # free in Euclidean space, never renormalised
+    with pytest.raises(train.ConfigError, match="set prototypes='learned'"):
+        quick("cpn", prototypes="hpn").resolved()
+    with pytest.raises(train.ConfigError, match="cpn_gamma must be a finite number > 0"):
+        quick("cpn", cpn_gamma=0.0).resolved()

@@ -141,6 +141,7 @@ class Config:
     image_size: int | None = None      # resize images to this side (HMPN: CIFAR-100 at 64)
     alpha: float = 40.0                # DPNP prototype radius
     proto_group: str = "plain"         # DPNP's learned prototypes: "plain" (own group, no momentum/wd) | "shared"
+    proto_lr: float | None = None      # learned prototypes' learning rate in their own group; None: the network's (DPNP's eta_c), a tenth of it for CPN
     center_weight: float = 0.01        # weight of the centre loss beside softmax CE, and of CPN's prototype loss
     cpn_gamma: float = 1.0             # CPN: temperature of the softmax over -squared distances (DPNP states none)
     cosine_scale: float = 16.0         # logit scale s of the cosine-softmax baseline (HPN states none)
@@ -189,6 +190,8 @@ class Config:
             (self.precision in ("auto", "fp32", "bf16"), f"precision must be auto, fp32 or bf16, got {self.precision!r}"),
             (_finite(self.lr) and self.lr > 0, f"lr must be a finite number > 0, got {self.lr!r}"),
             (_finite(self.alpha) and self.alpha > 0, f"alpha (the DPNP radius) must be a finite number > 0, got {self.alpha!r}"),
+            (self.proto_lr is None or (_finite(self.proto_lr) and self.proto_lr > 0),
+             f"proto_lr must be a finite number > 0 (or unset), got {self.proto_lr!r}"),
             (_finite(self.cpn_gamma) and self.cpn_gamma > 0, f"cpn_gamma must be a finite number > 0, got {self.cpn_gamma!r}"),
             (_finite(self.cosine_scale) and self.cosine_scale > 0,
              f"cosine_scale must be a finite number > 0, got {self.cosine_scale!r}"),

@@ -133,12 +133,24 @@ def _optimizer(cfg: Config, net: Net, recipe: dict[str, Any]) -> torch.optim.Opt
     rest = [p for name, p in net.named_parameters() if name != "protos"]
     groups: list[dict[str, Any]] = [{"params": rest}]
     if protos and cfg.proto_group == "plain":
-        groups.append({"params": protos, "weight_decay": 0.0, **({"momentum": 0.0} if recipe["optimizer"] == "sgd" else {})})
+        groups.append({"params": protos, "lr": _proto_lr(cfg), "weight_decay": 0.0,
+                       **({"momentum": 0.0} if recipe["optimizer"] == "sgd" else {})})
     else:
         groups[0]["params"] = rest + protos
     if recipe["optimizer"] == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=recipe["momentum"], weight_decay=recipe["weight_decay"])
     return torch.optim.Adam(groups, lr=cfg.lr, weight_decay=recipe["weight_decay"])
+
+
+def _proto_lr(cfg: Config) -> float:
+    """The learned prototypes' rate: ``proto_lr`` if set, else the network's (DPNP's eta_c), except
+    for CPN: its prototypes sit at radius 1 where ResNet-32's pooled features start near norm 14, so
+    at the network's 0.1 each step moves them by about their own length, the distance softmax turns
+    confidently wrong (loss 8 -> 13 in five steps), the features shrink to zero and die (97% zero
+    after 20 steps, test accuracy at chance); a tenth of the rate trains (issue 14; book/deviations.md)."""
+    if cfg.proto_lr is not None:
+        return cfg.proto_lr
+    return cfg.lr / 10 if cfg.objective == "cpn" else cfg.lr
 
 
 def _shared_prototypes(cfg: Config, classes: list[str], device: torch.device, ranks: Ranks) -> torch.Tensor | None:

@@ -327,6 +327,22 @@ def test_learned_prototypes_have_their_own_plain_sgd_group():
     assert len(shared.param_groups) == 1
 
 
+def test_cpn_prototypes_learn_at_a_tenth_of_the_network_rate_unless_told():
+    # At the network's rate CPN's unit-radius prototypes outrun ResNet-32's norm-14 features and the
+    # features die (book/deviations.md, CPN row); proto_lr sets any rate, for any learned prototypes.
+    def proto_lr(**kw):
+        cfg = train.Config(**kw).resolved()
+        net = train.Net(cfg, 10, 1, 8)
+        opt = train._optimizer(cfg, net, train.RECIPES[cfg.recipe])
+        return [g["lr"] for g in opt.param_groups if any(p is net.protos for p in g["params"])][0], opt.param_groups[0]["lr"]
+
+    assert proto_lr(method="cpn") == pytest.approx((0.01, 0.1))
+    assert proto_lr(method="dpnp") == (0.1, 0.1)
+    assert proto_lr(method="cpn", proto_lr=0.1) == (0.1, 0.1) and proto_lr(method="dpp", proto_lr=0.03) == (0.03, 0.1)
+    with pytest.raises(train.ConfigError, match="proto_lr must be a finite number > 0"):
+        train.Config(method="cpn", proto_lr=0.0).resolved()
+
+
 def test_learned_prototypes_at_the_feature_width_sit_on_the_pooled_features():
     # Issue 10.1b, DPNP Fig. 2: no linear layer unless the dimension is reduced.
     from hpnb import experiments
@@ -424,11 +440,14 @@ def test_cosine_softmax_learns_unit_class_vectors_and_refuses_fixed_ones(digits)
         quick("cosine-softmax", cosine_scale=0.0).resolved()
 
 
-def test_cpn_learns_digits_and_its_prototypes_leave_the_unit_sphere(digits):
+def test_cpn_learns_digits_and_its_prototypes_are_never_renormalised(digits, monkeypatch):
+    calls = []
+    monkeypatch.setattr(train.losses, "renormalise_", lambda C, alpha: calls.append(alpha))
     run = train.train(quick("cpn", epochs=6, dim=16), progress=False, data=digits)
     assert run.results["best"]["test_acc"] >= 0.7, run.results["best"]
-    norms = run.net.protos.detach().norm(dim=1)
-    assert not torch.allclose(norms, torch.ones(10), atol=0.05)   # free in Euclidean space, never renormalised
+    assert calls == []                                    # free in Euclidean space
+    train.train(quick("dpnp", epochs=2, train_limit=200), progress=False, data=digits)
+    assert calls == [40.0, 40.0]                          # DPNP's go back to radius alpha every epoch
     with pytest.raises(train.ConfigError, match="set prototypes='learned'"):
         quick("cpn", prototypes="hpn").resolved()
     with pytest.raises(train.ConfigError, match="cpn_gamma must be a finite number > 0"):

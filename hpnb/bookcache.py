@@ -143,12 +143,15 @@ def _cpu() -> str:
 def store(cache_dir: Path, stem: str, key: str, inputs: dict[str, Any], executed: Path,
           seconds: float, root: Path) -> dict[str, Any]:
     """Move the executed notebook into the cache and write its record; return the record."""
+    from hpnb.precision import describe
+
     versions = inputs["versions"]
     record = {
         "chapter": stem, "key": key, "seconds": round(seconds, 1),
         "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "hardware": f"{_cpu()}, {os.cpu_count()} logical CPUs, {platform.machine()}, {platform.system()}",
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+        "precision": describe("cpu"),   # what the chapters' default device = "cpu" trains at here
         "git_revision": _git(root, "rev-parse", "--short", "HEAD") or "unknown",
         "git_dirty": bool(_git(root, "status", "--porcelain", "--untracked-files=no")),
         "versions": {k: versions.get(k, "-") for k in
@@ -172,14 +175,14 @@ def build_page(records: list[dict[str, Any]]) -> str:
         "for the results chapter, the committed `data/results/`; a build re-executes only the chapters "
         "whose key changed (`python -m hpnb.book --force` re-executes all). The table is this build's "
         "record of the run that produced each page.", "",
-        "| chapter | executed | seconds | hardware | threads (OMP) | git revision | Python, torch, torchvision, numpy |",
-        "|---|---|---|---|---|---|---|",
+        "| chapter | executed | seconds | hardware | precision (CPU) | threads (OMP) | git revision | Python, torch, torchvision, numpy |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
         v = r["versions"]
         rev = r["git_revision"] + (" (uncommitted changes)" if r["git_dirty"] else "")
         lines.append(f"| {{doc}}`{r['chapter']}` | {r['finished']} | {r['seconds']:.0f} | {r['hardware']} | "
-                     f"{r['omp_num_threads']} | `{rev}` | {v['python']}, {v['torch']}, {v['torchvision']}, {v['numpy']} |")
+                     f"{r.get('precision', 'not recorded')} | {r['omp_num_threads']} | `{rev}` | {v['python']}, {v['torch']}, {v['torchvision']}, {v['numpy']} |")
     lines += ["", "Inputs of each chapter's key (besides the installed versions):", ""]
     for r in records:
         lines.append(f"- {{doc}}`{r['chapter']}`: " + ", ".join(f"`{p}`" for p in r["inputs"]

@@ -82,6 +82,11 @@ def test_second_execution_reuses_the_cache_and_records_the_run(root: Path, monke
     assert calls == ["one.ipynb", "two.ipynb", "two.ipynb"]
     page = bookcache.build_page(records)
     assert "{doc}`one`" in page and "seconds" in page and records[0]["key"] == json.loads((cache / "one.json").read_text())["key"]
+    from hpnb.precision import describe
+
+    assert records[0]["precision"] == describe("cpu") and f"| {describe('cpu')} |" in page
+    old = {k: v for k, v in records[0].items() if k != "precision"}   # a record cached before the column
+    assert "| not recorded |" in bookcache.build_page([old])
 
 
 def test_a_failed_execution_leaves_no_cache_entry(root: Path, monkeypatch) -> None:

@@ -43,8 +43,8 @@ from hpnb import experiments
 from hpnb.claims import compare as _compare
 from hpnb.data import KNOWN_SPECS
 from hpnb.files import write_atomic
-from hpnb.prototypes import NEEDS_EMBEDDINGS, data_dir
-from hpnb.train import Config, ConfigError
+from hpnb.prototypes import data_dir
+from hpnb.train import Config, ConfigError, uses_word_vectors
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENT_NOTEBOOK = ROOT / "book" / "08_experiment.ipynb"
@@ -163,10 +163,6 @@ def config_differences(written: dict[str, Any], cfg: Config) -> list[str]:
     return sorted(k for k in set(want) | set(had) if k not in _EXECUTION and had.get(k) != want.get(k))
 
 
-def _uses_word_vectors(cfg: Config) -> bool:
-    return cfg.resolved().prototypes in NEEDS_EMBEDDINGS
-
-
 def plan(table_key: str, profile: str = "quick", seeds: int | None = None, *, datasets: dict[str, str] | None = None,
          overrides: dict[str, Any] | None = None, out_root: str | Path | None = None,
          results_dir: str | Path | None = None, only: Iterable[int] | None = None,
@@ -202,7 +198,7 @@ def plan(table_key: str, profile: str = "quick", seeds: int | None = None, *, da
     if unused:
         raise ConfigError(f"--data {unused[0]}: no row of {table.key} uses dataset {unused[0]!r} "
                           f"(its rows use {', '.join(sorted({str(r.config.get('dataset')) for r in table.rows}))})")
-    if word_vectors is not None and not any(_uses_word_vectors(experiments.row_config(table.rows[i], profile))
+    if word_vectors is not None and not any(uses_word_vectors(experiments.row_config(table.rows[i], profile).resolved())
                                             for i in indices):
         raise ConfigError(f"--word-vectors: no planned row of {table.key} uses class-name vectors "
                           "(privileged or embedding prototypes)")
@@ -223,7 +219,7 @@ def plan(table_key: str, profile: str = "quick", seeds: int | None = None, *, da
         row = table.rows[i]
         for seed in range(seeds):
             cfg = experiments.row_config(row, profile, seed=seed, datasets=datasets, **(overrides or {}))
-            if word_vectors is not None and _uses_word_vectors(cfg):
+            if word_vectors is not None and uses_word_vectors(cfg.resolved()):
                 cfg = dataclasses.replace(cfg, word_vectors=str(word_vectors))
             jobs.append(Job(table, i, row, profile, seed, cfg, slugs[i],
                             (out_root / table.key / profile / slugs[i] / f"seed{seed}").resolve(),
@@ -251,7 +247,7 @@ def place_only(job: Job) -> dict[str, Any]:
     cfg = job.config.resolved()
     args = experiments.placement_args(job.row)
     extra, words = {}, {}
-    if args["method"] in prototypes.NEEDS_EMBEDDINGS:   # class-name vectors, as the trainer would use them
+    if train.uses_word_vectors(cfg):   # class-name vectors, as the trainer would use them
         from hpnb.embeddings import class_name_embeddings, word_vectors
 
         dataset = str(job.row.config.get("dataset"))

@@ -83,7 +83,7 @@ def _fixed_prototypes(cfg: Config, classes: list[str], device: torch.device) -> 
         return None
     num_classes = len(classes)
     extra = {}
-    if cfg.prototypes in prototypes.NEEDS_EMBEDDINGS:
+    if uses_word_vectors(cfg):
         from hpnb.embeddings import class_name_embeddings  # HPN Eq. 6: the dataset's class names
 
         extra["embeddings"] = class_name_embeddings(classes, vectors=cfg.word_vectors)
@@ -95,9 +95,14 @@ def _fixed_prototypes(cfg: Config, classes: list[str], device: torch.device) -> 
         raise ConfigError(f"cannot place {num_classes} prototypes in dim {cfg.dim}: {err}") from None
 
 
+def uses_word_vectors(cfg: Config) -> bool:
+    """Whether a resolved config's prototypes are built from class-name word vectors."""
+    return cfg.prototypes in prototypes.NEEDS_EMBEDDINGS and cfg.objective != "hpn_regression"
+
+
 def _word_vector_source(cfg: Config) -> dict[str, str]:
     """``{"word_vectors": source with checksum}`` for a run whose prototypes come from class-name vectors."""
-    if cfg.prototypes not in prototypes.NEEDS_EMBEDDINGS or cfg.objective == "hpn_regression":
+    if not uses_word_vectors(cfg):
         return {}
     from hpnb.embeddings import word_vectors
 

@@ -22,7 +22,7 @@ FEATURE_DIMS = {"resnet20": 64, "resnet32": 64, "resnet56": 64, "resnet18": 512,
                 "dpnp-resnet18": 256, "digits-cnn": 128}
 EMBED_HEADS = ("linear", "none")  # a Linear(feature width, dim) after the pooled features, or none
 
-OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "cosine_softmax", "center", "cpn", "dpp", "dpnp",
+OBJECTIVES = ("cosine_sq", "prototype_ce", "softmax_ce", "cosine_softmax", "center", "cpn", "ccl", "dpp", "dpnp",
               "hpn_regression", "squared_regression", "joint", "multitask")
 REGRESSION_OBJECTIVES = ("hpn_regression", "squared_regression")  # a value per image, no classes
 VALUE_OBJECTIVES = REGRESSION_OBJECTIVES + ("joint", "multitask")  # need the dataset's targets
@@ -40,7 +40,9 @@ HISTORY_UNITS = {
     "train_images_per_s": "training images per second, augmentation included, evaluation excluded",
     "epoch_seconds": "wall seconds of the epoch, evaluation included",
 }
-HEADS = ("learned", "linear")  # prototype kinds that are trained, beside the fixed placements
+# Prototype kinds that are trained, beside the fixed placements: by gradient ("learned", "linear") or
+# re-estimated as class means ("means": SCCL's classifier).
+HEADS = ("learned", "linear", "means")
 AUGMENTS = ("none", "crop-flip", "randaugment")
 
 # Paper recipes: optimiser, learning rate, weight decay and step schedule (milestones as fractions
@@ -72,6 +74,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "cosine-softmax": {"prototypes": "learned", "objective": "cosine_softmax", "mixing": False, "assignment": "static", "recipe": "hpn"},
     # DPNP's CPN baseline: distance-based CE + prototype loss on learned prototypes, DPNP's recipe.
     "cpn": {"prototypes": "learned", "objective": "cpn", "mixing": False, "assignment": "static", "recipe": "dpnp"},
+    # DPNP's CCL and SCCL baselines (Shi et al. 2023): CE on unit classifier weights + a pull to unit
+    # centres re-estimated as class means every other epoch; SCCL's classifier is the centres.
+    "ccl": {"prototypes": "linear", "objective": "ccl", "mixing": False, "assignment": "static", "recipe": "dpnp"},
+    "sccl": {"prototypes": "means", "objective": "ccl", "mixing": False, "assignment": "static", "recipe": "dpnp"},
     "dpp": {"prototypes": "learned", "objective": "dpp", "mixing": False, "assignment": "static", "recipe": "dpnp"},
     "dpnp": {"prototypes": "learned", "objective": "dpnp", "mixing": False, "assignment": "static", "recipe": "dpnp"},
     # HPN §3.2-3.3 (regression and the joint task) with HPN's recipe. For hpn-regression the bounds are
@@ -144,6 +150,7 @@ class Config:
     proto_lr: float | None = None      # learned prototypes' learning rate in their own group; None: the network's (DPNP's eta_c), a tenth of it for CPN
     center_weight: float = 0.01        # weight of the centre loss beside softmax CE, and of CPN's prototype loss
     cpn_gamma: float = 1.0             # CPN: temperature of the softmax over -squared distances (DPNP states none)
+    ccl_weight: float = 1.0            # CCL/SCCL: weight of the pull to the unit centres, 1 - cos (DPNP states none)
     cosine_scale: float = 16.0         # logit scale s of the cosine-softmax baseline (HPN states none)
     word_vectors: str = "glove"        # class-name vectors of privileged/embedding prototypes: "glove" (GloVe 6B 50-d) or a word2vec .bin / text file
     lambda_pos: float = 0.1            # DPNP/DPP pull to the own prototype (DPNP Eq. 10)
@@ -193,6 +200,7 @@ class Config:
             (self.proto_lr is None or (_finite(self.proto_lr) and self.proto_lr > 0),
              f"proto_lr must be a finite number > 0 (or unset), got {self.proto_lr!r}"),
             (_finite(self.cpn_gamma) and self.cpn_gamma > 0, f"cpn_gamma must be a finite number > 0, got {self.cpn_gamma!r}"),
+            (_finite(self.ccl_weight) and self.ccl_weight >= 0, f"ccl_weight must be a finite number >= 0, got {self.ccl_weight!r}"),
             (_finite(self.cosine_scale) and self.cosine_scale > 0,
              f"cosine_scale must be a finite number > 0, got {self.cosine_scale!r}"),
             (all(_finite(v) and v >= 0 for v in (self.center_weight, self.lambda_pos, self.lambda_neg_sample,
@@ -229,6 +237,12 @@ class Config:
             raise ConfigError(f"objective {self.objective} trains its prototypes: set prototypes='learned'")
         if self.objective in ("softmax_ce", "center") and self.prototypes != "linear":
             raise ConfigError(f"objective {self.objective} uses a linear classifier: set prototypes='linear'")
+        if self.objective == "ccl" and self.prototypes not in ("linear", "means"):
+            raise ConfigError("objective ccl classifies with a learned classifier (prototypes='linear': CCL) or with "
+                              f"its re-estimated class means (prototypes='means': SCCL), not {self.prototypes!r}")
+        if self.prototypes == "means" and self.objective != "ccl":
+            raise ConfigError(f"prototypes 'means' (class means re-estimated every other epoch) serve objective ccl only, "
+                              f"not {self.objective}")
         if self.assignment == "dynamic" and not fixed:
             raise ConfigError("dynamic assignment re-assigns fixed prototypes; it needs a placement method")
         if self.objective in ("hpn_regression", "joint") and not fixed:

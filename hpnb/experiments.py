@@ -768,13 +768,8 @@ def _dl2pa_table9() -> Table:
 # ResNet-18 (256 filters in the last stage, bottleneck to 3-d on CIFAR-10, 10-d on CIFAR-100/Flower-102).
 
 _DPNP_METHODS = ("CE", "CL", "CPN", "CCL", "SCCL", "DPP (Ours)", "DPNP (Ours)")
-_DPNP_PRESET = {"CE": "ce", "CL": "center", "CPN": "cpn", "CCL": "center", "SCCL": "center",
+_DPNP_PRESET = {"CE": "ce", "CL": "center", "CPN": "cpn", "CCL": "ccl", "SCCL": "sccl",
                 "DPP (Ours)": "dpp", "DPNP (Ours)": "dpnp"}
-_DPNP_LACKS = {
-    "CCL": "CCL (Shi et al. 2023, constrained centre loss, centres re-estimated as class means) is not a preset; "
-           "config shown: center",
-    "SCCL": "SCCL (simplified CCL) is not a preset; config shown: center",
-}
 # (abstract dataset, column label, standard?) per column of Tables I-IV.
 _DPNP_SETTINGS = {
     ("cifar10", True): ("CIFAR-10 512D", {"arch": "resnet18", "dim": 512}),
@@ -791,8 +786,6 @@ def _dpnp_row(method: str, dataset: str, standard: bool, paper: dict[str, float]
     config = {"dataset": dataset, **arch, "epochs": 200, "batch_size": 64, "augment": "crop-flip",
               "method": _DPNP_PRESET[method], "recipe": "dpnp"}
     notes, missing = [], []
-    if method in _DPNP_LACKS:
-        missing.append(_DPNP_LACKS[method])
     if dataset == "flowers102":
         # hpnb.data loads Flowers-102 now (official trnid/tstid split, 224 px); what is missing is the start.
         missing.append("DPNP starts Flower-102 from an ImageNet-pretrained ResNet-18 (lr 0.01, first milestone "
@@ -811,6 +804,10 @@ def _dpnp_row(method: str, dataset: str, standard: bool, paper: dict[str, float]
     if method == "CPN":
         notes.append("the paper gives neither CPN's temperature nor its prototype-loss weight: cpn_gamma 1 and "
                      "center_weight 0.01 (ours); one prototype per class")
+    if method in ("CCL", "SCCL"):
+        notes.append("as DPNP §II describes Shi et al.'s CCL: the paper gives no weight for the absorbing term "
+                     "(ccl_weight 1, ours); the centres are the class means of the epoch's training embeddings, "
+                     "re-estimated after epochs 1, 3, 5, ..." + ("; SCCL's classifier is its centres" if method == "SCCL" else ""))
     return Row(f"{method}, {column}", config, paper, "; ".join(notes), "; ".join(missing))
 
 
@@ -819,8 +816,7 @@ def _dpnp_accuracy(key: str, source: str, title: str, standard: bool, numbers: d
     rows = tuple(_dpnp_row(m, ds, standard, {"test_acc": _acc(a)})
                  for m in _DPNP_METHODS for ds, a in zip(datasets, numbers[m]))
     return Table(key=key, paper="DPNP", basis=_DPNP_BASIS, source=source, title=title, metrics=("test_acc",), rows=rows,
-                 note="CCL and SCCL are not runnable (methods hpnb lacks), nor are Flower-102 rows (no "
-                      "ImageNet-pretrained weights; the data loads). "
+                 note="Flower-102 rows are not runnable (no ImageNet-pretrained weights; the data loads). "
                       "Reduced-network DPP/DPNP rows use the paper's re-tuned lambdas.")
 
 
@@ -865,7 +861,8 @@ def _dpnp_table3() -> Table:
               "MinSep, MeanSep, Std",
         metrics=keys, rows=rows,
         note="Same runs as Tables I-II. The extracted CPN row lost one number in each CIFAR-10 cell, so its "
-             "CIFAR-10 values are left out. As DPNP, hpnb measures CE's classifier weights and CL's centres.")
+             "CIFAR-10 values are left out. As DPNP, hpnb measures CE's and SCCL's classifier weights (SCCL's are its "
+             "centres) and CL's and CCL's centres.")
 
 
 def _dpnp_table4() -> Table:
@@ -891,13 +888,14 @@ def _dpnp_table4() -> Table:
 def _cross_cifar10() -> Table:
     base = {"dataset": "cifar10", "arch": "resnet32", "dim": 64, "epochs": 200, "batch_size": 128,
             "augment": "crop-flip"}
-    methods = ("ce", "center", "hpn", "proto-ce", "hmpn", "hmpn-ce", "dl2pa", "dpp", "dpnp", "cosine-softmax", "cpn")
+    methods = ("ce", "center", "hpn", "proto-ce", "hmpn", "hmpn-ce", "dl2pa", "dpp", "dpnp", "cosine-softmax", "cpn",
+               "ccl", "sccl")
     return Table(
         key="cross-cifar10", paper="hpnb", basis="hpnb's own comparison: the final epoch over 3 seeds", source="hpnb (no paper)",
         title="Every method on CIFAR-10, ResNet-32, d = 64, 200 epochs, batch 128, crop + flip",
         metrics=("test_acc", "test_sq_dissim", "test_scr", "proto_min_sep"),
         rows=tuple(Row(m, {**base, "method": m}) for m in methods),
-        note="One setting for all eleven classifier presets. CIFAR-10 is the dataset that three of the four papers train on "
+        note="One setting for all thirteen classifier presets. CIFAR-10 is the dataset that three of the four papers train on "
              "(HMPN, DL2PA long-tailed, DPNP). ResNet-32 is HPN's and DL2PA's backbone and the CIFAR ResNet family "
              "HMPN uses (ResNet-56), cheap enough for many seeds. d = 64 is HMPN's CIFAR-10 dimension and DL2PA's "
              "(Table 6), ResNet-32's feature width, and d > C so every placement exists. 200 epochs is HMPN's, "
@@ -909,7 +907,7 @@ def _cross_cifar10() -> Table:
              "DPNP put their prototypes on the 64 pooled features, as DPNP's standard network does (no linear "
              "head; hpnb.config.default_head); the other presets keep the linear head of HPN and HMPN. CPN's "
              "prototypes sit there too; the cosine softmax (HPN's text-only baseline) keeps the linear head and its "
-             "learned unit class vectors.")
+             "learned unit class vectors. CCL and SCCL keep the linear head too.")
 
 
 _TABLE_LIST: tuple[Table, ...] = (

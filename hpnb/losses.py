@@ -18,7 +18,8 @@ Objectives and where they come from:
   :func:`renormalise_` for the per-epoch projection of the prototypes onto the radius-alpha sphere.
 - :func:`softmax_ce`, :func:`center_loss`: the linear-softmax and center-loss (Wen et al. 2016)
   baselines; :func:`cosine_softmax`, HPN §3.1's cosine-similarity softmax baseline; :func:`cpn`,
-  DPNP's CPN baseline (distance-based cross-entropy with the prototype loss).
+  DPNP's CPN baseline (distance-based cross-entropy with the prototype loss); :func:`ccl` with
+  :func:`class_mean_directions`, DPNP's CCL and SCCL baselines (constrained centre loss).
 - :func:`hpn_regression`: HPN Eq. 7, regression as the cosine to an upper-bound prototype, with
   :func:`scale_targets` / :func:`regression_prediction`; :func:`squared_regression_baseline`, HPN
   §3.2's squared-loss baseline on a normalised, clamped output.
@@ -57,6 +58,8 @@ __all__ = [
     "center_loss",
     "cosine_softmax",
     "cpn",
+    "ccl",
+    "class_mean_directions",
     "JointLoss",
     "scale_targets",
     "unscale_targets",
@@ -646,6 +649,52 @@ def cpn(z: torch.Tensor, M: torch.Tensor, y: torch.Tensor, gamma: float = 1.0, p
     soft = y.to(z.dtype) if _check_targets(y, batch, classes) else F.one_hot(y, classes).to(z.dtype)
     per_sample = (soft * (pl_weight * sq_dist - logp)).sum(dim=1)
     return _reduce(per_sample, reduction)
+
+
+def ccl(z: torch.Tensor, W: torch.Tensor, centres: torch.Tensor, y: torch.Tensor, weight: float = 1.0,
+        reduction: str = "mean") -> torch.Tensor:
+    """Constrained centre loss (Shi et al., TNNLS 2023; DPNP's CCL and SCCL baselines, its ref. [1]).
+
+    DPNP §II describes CCL as cross-entropy plus a centre-absorbing term, with the class centres and
+    the classifier weights kept on the unit sphere by length normalisation and the centres re-estimated
+    as class means (not learned by gradient; :func:`class_mean_directions`). Per sample:
+    ``-log softmax_c(z_i^T w_c / |w_c|)_{y_i} + weight * 1/2 |z_i / |z_i| - c_{y_i}|^2``, where the
+    absorbing term on unit vectors equals ``weight * (1 - cos(z_i, c_{y_i}))``. SCCL is the same loss
+    with the centres as the classifier (``W = centres``). DPNP gives no weight: 1 is ours.
+
+    Args:
+        z: raw embeddings (B, d); the cross-entropy sees them raw, the absorbing term normalised.
+        W: classifier weights (C, d); normalised here.
+        centres: class centres (C, d) on the unit sphere (no gradient is taken through them).
+        y: class indices (B,) or soft labels (B, C).
+        weight: >= 0, the weight of the absorbing term.
+        reduction: "mean" (default) or "sum".
+    """
+    _check_reduction(reduction)
+    if not weight >= 0:
+        raise ValueError(f"weight must be >= 0, got {weight!r}")
+    batch, classes = _check_pair(z, W, "z", "W")
+    _check_pair(z, centres, "z", "centres")
+    if centres.shape[0] != classes:
+        raise ValueError(f"W and centres need one row per class: {classes} and {centres.shape[0]} rows")
+    logp = torch.log_softmax(z @ F.normalize(W, dim=1).T, dim=1)
+    soft = y.to(z.dtype) if _check_targets(y, batch, classes) else F.one_hot(y, classes).to(z.dtype)
+    absorb = 1.0 - F.normalize(z, dim=1) @ centres.detach().to(z.dtype).T          # (B, C)
+    per_sample = (soft * (weight * absorb - logp)).sum(dim=1)
+    return _reduce(per_sample, reduction)
+
+
+def class_mean_directions(sums: torch.Tensor, counts: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+    """CCL's centre update: each class's mean direction, length-normalised (DPNP §II on Shi et al. 2023).
+
+    ``sums`` (C, d) adds the unit embeddings of each class's samples (weighted by their labels),
+    ``counts`` (C,) their label weights; a class with no sample keeps its ``previous`` centre.
+    """
+    if sums.shape != previous.shape or counts.shape != sums.shape[:1]:
+        raise ValueError(f"sums {tuple(sums.shape)}, counts {tuple(counts.shape)} and previous "
+                         f"{tuple(previous.shape)} do not fit")
+    seen = ((counts > 0) & (sums.norm(dim=1) > 0))[:, None]  # a zero sum has no direction either
+    return torch.where(seen, F.normalize(sums, dim=1), previous)
 
 
 # --------------------------------------------------------------------------------------------

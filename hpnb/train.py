@@ -4,7 +4,9 @@
   (DPNP: prototypes shared with the classifier on a radius-alpha sphere) or ``linear`` (a learned
   linear classifier: the softmax and centre-loss baselines);
 - ``objective``: ``cosine_sq`` (HPN Eq. 1 / HMPN Eq. 3 on mixed labels), ``prototype_ce`` (HMPN
-  Eq. 2 / Eq. 4), ``softmax_ce``, ``center``, ``dpp``, ``dpnp``;
+  Eq. 2 / Eq. 4), ``softmax_ce``, ``center``, ``cosine_softmax``, ``cpn``, ``ccl`` (with a linear
+  classifier: CCL; with ``prototypes="means"``, the re-estimated class means as the classifier: SCCL),
+  ``dpp``, ``dpnp``;
   and, on datasets with a real target per image (``rotated-digits``), ``hpn_regression`` (HPN Eq. 7
   between the antipodal bounds +-e0), ``squared_regression`` (HPN §3.2's squared-loss baseline on a
   linear head), ``joint`` (HPN §2.3: Eq. 1 + Eq. 7 in one output space, class prototypes in the
@@ -64,12 +66,17 @@ class Net(nn.Module):
         super().__init__()
         self.embed = models.build(cfg.arch, cfg.dim, in_channels=in_channels, image_size=image_size, head=cfg.head)
         if cfg.prototypes == "linear" and cfg.objective != "squared_regression":
-            self.classifier = nn.Linear(cfg.dim, num_classes)
+            # CCL's logits are z^T w_c / |w_c|: no bias.
+            self.classifier = nn.Linear(cfg.dim, num_classes, bias=cfg.objective != "ccl")
         if cfg.objective in ("squared_regression", "multitask"):
             # HPN §3.2's baseline: "an additional layer to a real output" after the d-dim layer.
             self.regressor = nn.Linear(cfg.dim, 1)
         if cfg.objective == "center":
             self.centers = nn.Parameter(torch.randn(num_classes, cfg.dim))
+        if cfg.objective == "ccl":
+            # Unit centres, re-estimated as class means (_CentreMeans), so a buffer: saved, never learned.
+            gen = torch.Generator().manual_seed(cfg.seed)
+            self.register_buffer("centres", F.normalize(torch.randn(num_classes, cfg.dim, generator=gen), dim=1))
         if cfg.prototypes == "learned":
             gen = torch.Generator().manual_seed(cfg.seed)
             self.protos = nn.Parameter(F.normalize(torch.randn(num_classes, cfg.dim, generator=gen), dim=1) * _radius(cfg))
@@ -207,16 +214,25 @@ def _objective(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None, y
         return losses.cosine_softmax(z, net.protos, y, scale=cfg.cosine_scale, reduction="mean")
     if cfg.objective == "cpn":
         return losses.cpn(z, net.protos, y, gamma=cfg.cpn_gamma, pl_weight=cfg.center_weight, reduction="mean")
+    if cfg.objective == "ccl":
+        return losses.ccl(z, _ccl_weights(cfg, net), net.centres, y, weight=cfg.ccl_weight, reduction="mean")
     if cfg.objective == "dpp":
         return losses.dpp(z, net.protos, y, alpha=cfg.alpha, lambda_pos=cfg.lambda_pos).total
     return losses.dpnp(z, net.protos, y, alpha=cfg.alpha, lambda_pos=cfg.lambda_pos,
                        lambda_neg_sample=cfg.lambda_neg_sample, lambda_neg_class=cfg.lambda_neg_class).total
 
 
+def _ccl_weights(cfg: Config, net: Net) -> torch.Tensor:
+    """CCL's classifier weights, or SCCL's: the centres themselves."""
+    return net.classifier.weight if cfg.prototypes == "linear" else net.centres
+
+
 def _scores(cfg: Config, net: Net, z: torch.Tensor, P: torch.Tensor | None) -> torch.Tensor:
     """Class scores whose argmax is the prediction."""
     if P is not None:
         return F.normalize(z, dim=1) @ P.T  # nearest prototype by cosine
+    if cfg.objective == "ccl":
+        return z @ F.normalize(_ccl_weights(cfg, net), dim=1).T
     if cfg.prototypes == "linear":
         return net.classifier(z)
     if cfg.objective == "cosine_softmax":
@@ -256,7 +272,36 @@ def _class_directions(cfg: Config, net: Net, P: torch.Tensor | None) -> torch.Te
         return net.protos.detach()
     if cfg.objective == "center":
         return net.centers.detach()  # DPNP Tables III-IV measure the centre loss's centres, not its weights
+    if cfg.objective == "ccl":
+        return net.centres.detach()  # DPNP: CCL's centres; SCCL's weights, which are its centres
     return net.classifier.weight.detach()
+
+
+class _CentreMeans:
+    """CCL's centres, re-estimated "as averages of class samples in the feature space at the end of
+    every other epoch" (DPNP §II on Shi et al. 2023): the unit embeddings of an epoch's training
+    batches are summed per class, and after epochs 1, 3, 5, ... the centres become the normalised
+    means. Summing during the epoch spares a second pass over the training set; the sums see the
+    network as it changes over that epoch (book/deviations.md)."""
+
+    EVERY = 2
+
+    def __init__(self, num_classes: int, dim: int, device: torch.device):
+        self.sums = torch.zeros(num_classes, dim, device=device)
+        self.counts = torch.zeros(num_classes, device=device)
+
+    def add(self, z: torch.Tensor, y: torch.Tensor) -> None:
+        weights = y.float() if y.is_floating_point() else F.one_hot(y.long(), len(self.counts)).float()
+        self.sums += weights.T @ F.normalize(z.detach().float(), dim=1)
+        self.counts += weights.sum(dim=0)
+
+    @torch.no_grad()
+    def end_epoch(self, epoch: int, centres: torch.Tensor) -> None:
+        """After 0-based ``epoch``: update ``centres`` in place when it is due, and start new sums."""
+        if epoch % self.EVERY == 0:
+            centres.copy_(losses.class_mean_directions(self.sums, self.counts, centres))
+        self.sums.zero_()
+        self.counts.zero_()
 
 
 class _AllReduceSum(torch.autograd.Function):
@@ -653,6 +698,7 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
         net = net.to(memory_format=torch.channels_last)
     P = _shared_prototypes(cfg, data.class_words or data.classes, device, ranks)
     dynamic = DynamicAssignment(C, C) if cfg.assignment == "dynamic" else None
+    centre_means = _CentreMeans(C, cfg.dim, device) if cfg.objective == "ccl" else None
 
     recipe = RECIPES[cfg.recipe]
     opt = _optimizer(cfg, net, recipe)
@@ -751,6 +797,8 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
             if dynamic is not None:
                 # Every rank folds in the whole global batch, so all solve the same assignment.
                 dynamic.update(ranks.gather(z.detach(), size), ranks.gather(target, size))
+            if centre_means is not None:  # likewise: every rank sums the global batch
+                centre_means.add(ranks.gather(z.detach(), size), ranks.gather(target, size))
             # Summed over this rank's images in both reductions, so train_loss is per image for every
             # objective; it stays on the device: no sync per step.
             total += part.detach() if cfg.objective in SUMMED_OBJECTIVES else part.detach() * size
@@ -769,6 +817,8 @@ def _train(cfg: Config, ranks: Ranks, device: torch.device, out_dir: Path | None
                                "lr": opt.param_groups[0]["lr"], "train_images_per_s": seen / train_seconds}
         if dynamic is not None:
             row["assignment_changed"] = dynamic.solve(P)  # DL2PA: once per epoch (tau' = 1)
+        if centre_means is not None:
+            centre_means.end_epoch(epoch, net.centres)
         P_eff = dynamic.prototypes_for(P) if dynamic is not None else P
         row.update(evaluate(cfg, net, data.test_x, data.test_y, data.mean, data.std, P_eff, ranks=ranks,
                             values=data.test_targets, bounds=bounds))

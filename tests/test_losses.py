@@ -584,3 +584,49 @@ def test_cpn_hand_value_gradient_and_soft_labels():
         L.cpn(z, M, torch.tensor([0]), gamma=0.0)
     with pytest.raises(ValueError, match="pl_weight must be >= 0"):
         L.cpn(z, M, torch.tensor([0]), pl_weight=-1.0)
+
+
+def test_ccl_hand_value_gradient_soft_labels_and_no_gradient_into_the_centres():
+    # z = (3, 4) (|z| = 5); weights w0 = (2, 0) -> unit (1, 0), w1 = (0, 1): logits (3, 4).
+    # Centres c0 = (1, 0), c1 = (0, 1): cos(z, c0) = 0.6, so the absorbing term of class 0 is 0.4.
+    z = torch.tensor([[3.0, 4.0]], dtype=torch.float64, requires_grad=True)
+    W = torch.tensor([[2.0, 0.0], [0.0, 1.0]], dtype=torch.float64, requires_grad=True)
+    centres = torch.eye(2, dtype=torch.float64, requires_grad=True)
+    loss = L.ccl(z, W, centres, torch.tensor([0]), weight=0.5)
+    ce = math.log(1 + math.exp(1.0))          # -log(e^3 / (e^3 + e^4))
+    assert float(loss.detach()) == pytest.approx(ce + 0.5 * 0.4, rel=1e-12)
+    # 1/2 |z/|z| - c|^2 is 1 - cos on unit vectors: the docstring's two forms agree.
+    assert 0.5 * float(((z / z.norm()) - centres[0]).pow(2).sum().detach()) == pytest.approx(0.4, rel=1e-12)
+    loss.backward()
+    # By hand: d CE/dz = sum_c (p_c - onehot_c) w_c/|w_c| (p_0 - 1 = -p_1); d(1 - cos)/dz = -(c - cos * z/|z|) / |z|.
+    p1 = 1 / (1 + math.exp(-1.0))
+    u = torch.tensor([0.6, 0.8], dtype=torch.float64)
+    grad = -p1 * torch.tensor([1.0, 0.0], dtype=torch.float64) + p1 * torch.tensor([0.0, 1.0], dtype=torch.float64) \
+        - 0.5 * (torch.tensor([1.0, 0.0], dtype=torch.float64) - 0.6 * u) / 5.0
+    assert torch.allclose(z.grad[0], grad, rtol=1e-10)
+    assert centres.grad is None                # re-estimated as class means, never learned
+    assert torch.autograd.gradcheck(lambda a, b: L.ccl(a, b, torch.eye(2, dtype=torch.float64), torch.tensor([1]), 0.7),
+                                    (z.detach().requires_grad_(), W.detach().requires_grad_()))
+    soft = L.ccl(z, W, centres, torch.tensor([[0.25, 0.75]], dtype=torch.float64), weight=0.5)
+    hard = [float(L.ccl(z, W, centres, torch.tensor([c]), weight=0.5)) for c in (0, 1)]
+    assert float(soft) == pytest.approx(0.25 * hard[0] + 0.75 * hard[1], rel=1e-12)
+    # SCCL: the centres are the classifier; the weights' length never matters.
+    assert float(L.ccl(z, centres, centres, torch.tensor([0]), 0.5)) == pytest.approx(float(loss), rel=1e-12)
+    two = torch.cat([z, z]).detach()
+    assert float(L.ccl(two, W, centres, torch.tensor([0, 0]), 0.5, reduction="sum")) == pytest.approx(2 * float(loss))
+    with pytest.raises(ValueError, match="weight must be >= 0"):
+        L.ccl(z, W, centres, torch.tensor([0]), weight=-1.0)
+    with pytest.raises(ValueError, match="one row per class"):
+        L.ccl(z, W, torch.eye(3, 2, dtype=torch.float64), torch.tensor([0]))
+
+
+def test_class_mean_directions_normalise_each_class_and_keep_the_unseen():
+    previous = torch.tensor([[0.0, 1.0], [1.0, 0.0], [0.0, -1.0]])
+    sums = torch.tensor([[3.0, 4.0], [0.0, 0.0], [1.0, -1.0]])
+    counts = torch.tensor([2.0, 0.0, 2.0])
+    new = L.class_mean_directions(sums, counts, previous)
+    assert torch.allclose(new, torch.tensor([[0.6, 0.8], [1.0, 0.0], [2 ** -0.5, -(2 ** -0.5)]]))
+    # Two opposite samples sum to zero: no direction, the previous centre stays.
+    assert torch.equal(L.class_mean_directions(torch.zeros(3, 2), torch.ones(3), previous), previous)
+    with pytest.raises(ValueError, match="do not fit"):
+        L.class_mean_directions(sums, counts[:2], previous)

@@ -452,3 +452,47 @@ def test_cpn_learns_digits_and_its_prototypes_are_never_renormalised(digits, mon
         quick("cpn", prototypes="hpn").resolved()
     with pytest.raises(train.ConfigError, match="cpn_gamma must be a finite number > 0"):
         quick("cpn", cpn_gamma=0.0).resolved()
+
+
+@pytest.mark.parametrize("method", ["ccl", "sccl"])
+def test_ccl_and_sccl_learn_digits_with_unit_centres_that_are_class_means(method, digits):
+    run = train.train(quick(method, epochs=6, dim=16), progress=False, data=digits)
+    assert run.results["best"]["test_acc"] >= 0.7, run.results["best"]
+    centres = run.net.centres
+    assert not centres.requires_grad and "centres" in run.net.state_dict()   # a buffer: saved, never learned
+    assert torch.allclose(centres.norm(dim=1), torch.ones(10), atol=1e-5)
+    start = F.normalize(torch.randn(10, 16, generator=torch.Generator().manual_seed(0)), dim=1)
+    assert (centres * start).sum(dim=1).max() < 0.99                           # re-estimated, not the random start
+    # The centres point where the classes are: each class's test embeddings are closest to its own.
+    z = F.normalize(run.embed(digits.test_x), dim=1)
+    own = (z @ centres.T).argmax(dim=1)
+    assert (own == digits.test_y).float().mean() >= 0.7
+    assert run.directions is not None and torch.equal(run.directions, centres)
+    if method == "ccl":
+        assert run.net.classifier.bias is None and not hasattr(run.net, "protos")
+
+
+def test_ccl_centres_move_after_every_other_epoch_only():
+    cm = train._CentreMeans(2, 2, torch.device("cpu"))
+    centres = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    cm.add(torch.tensor([[3.0, 0.0], [0.0, -2.0]]), torch.tensor([0, 0]))   # unit (1, 0) + (0, -1)
+    cm.end_epoch(0, centres)                                                 # after epoch 1: due
+    assert torch.allclose(centres, torch.tensor([[2 ** -0.5, -(2 ** -0.5)], [1.0, 0.0]]))  # class 1 unseen: kept
+    before = centres.clone()
+    cm.add(torch.tensor([[0.0, 5.0]]), torch.tensor([1]))
+    cm.end_epoch(1, centres)                                                 # after epoch 2: not due, sums dropped
+    assert torch.equal(centres, before) and cm.counts.sum() == 0
+    cm.add(torch.tensor([[0.0, 5.0], [4.0, 0.0]]), torch.tensor([[0.0, 1.0], [0.5, 0.5]]))  # soft labels weight
+    cm.end_epoch(2, centres)
+    assert torch.allclose(centres[1], F.normalize(torch.tensor([0.5, 1.0]), dim=0))
+
+
+def test_ccl_config_errors_name_the_fix():
+    with pytest.raises(train.ConfigError, match="prototypes='means': SCCL"):
+        quick("ccl", prototypes="hpn").resolved()
+    with pytest.raises(train.ConfigError, match="set prototypes='linear'"):
+        quick("ce", prototypes="means").resolved()
+    with pytest.raises(train.ConfigError, match="serve objective ccl only"):
+        quick("hpn-regression", prototypes="means").resolved()
+    with pytest.raises(train.ConfigError, match="ccl_weight must be a finite number >= 0"):
+        quick("sccl", ccl_weight=-1.0).resolved()
